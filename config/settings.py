@@ -1,0 +1,109 @@
+"""Settings, from the environment only (prefix ``HOTLINE_``). Secrets never have a default.
+
+Each setting is listed, with its default, in the README's "Settings" table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CONFIG_DIR = Path(__file__).resolve().parent
+
+
+class AmiTarget:
+    """Where and as whom to log in to Asterisk's manager, parsed from ``HOTLINE_AMI_URL``."""
+
+    __slots__ = ("host", "port", "secret", "username")
+
+    def __init__(self, host: str, port: int, username: str, secret: str) -> None:
+        self.host, self.port, self.username, self.secret = host, port, username, secret
+
+    @classmethod
+    def parse(cls, url: str) -> AmiTarget:
+        parts = urlsplit(url)
+        if parts.scheme != "ami":
+            raise ValueError(
+                f"HOTLINE_AMI_URL must look like ami://user:secret@host:5038, "
+                f"not scheme {parts.scheme!r}"
+            )
+        if not parts.hostname or not parts.username or parts.password is None:
+            raise ValueError(
+                "HOTLINE_AMI_URL needs a user, a secret and a host: ami://user:secret@host:5038"
+            )
+        return cls(
+            parts.hostname, parts.port or 5038, unquote(parts.username), unquote(parts.password)
+        )
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"AmiTarget(host={self.host!r}, port={self.port}, username={self.username!r})"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///var/hotline.db",
+        description="SQLAlchemy URL of the ticket store; postgresql:// URLs use asyncpg.",
+    )
+    ami_url: str | None = Field(
+        default=None,
+        description="ami://user:secret@host:5038 of a real Asterisk; unset runs the embedded PBX.",
+    )
+    agi_port: int = Field(default=4573, ge=1, le=65535)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    config_dir: Path = CONFIG_DIR
+    instant_resolution_share: float = Field(
+        default=0.57,
+        ge=0.0,
+        le=1.0,
+        description="Share of answered calls the simulated operator resolves on the spot.",
+    )
+    operator_seed: int = Field(default=0, description="Seed of the simulated operator's choices.")
+    wrapup_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="Queue wrap-up time (wrapuptime in queues.conf) the seat states assume.",
+    )
+    action_timeout_s: float = Field(default=5.0, gt=0)
+    # The embedded PBX (used only when ami_url is unset).
+    sim_seats: int = Field(default=150, ge=1, le=5000)
+    sim_calls_per_hour: float = Field(default=1200.0, gt=0)
+    sim_speed: float = Field(default=1.0, gt=0)
+    sim_talk_mean_s: float = Field(default=150.0, gt=0)
+    sim_patience_mean_s: float = Field(default=120.0, gt=0)
+    sim_ring_s: float = Field(default=2.0, ge=0)
+    sim_seed: int | None = None
+    sim_queue: str = "hotline"
+
+    @field_validator("ami_url")
+    @classmethod
+    def _check_ami_url(cls, v: str | None) -> str | None:
+        if v:
+            AmiTarget.parse(v)
+            return v
+        return None
+
+    @property
+    def ami(self) -> AmiTarget | None:
+        return AmiTarget.parse(self.ami_url) if self.ami_url else None
+
+
+def async_database_url(url: str) -> str:
+    """The URL with an asyncio driver: ``postgresql://`` becomes ``postgresql+asyncpg://``,
+    ``sqlite://`` becomes ``sqlite+aiosqlite://``; explicit drivers are kept."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"not a database URL (no '://'): {url.split('@')[-1]!r}")
+    base = scheme.split("+", 1)[0]
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql+asyncpg://" + rest
+    if scheme == "sqlite":
+        return "sqlite+aiosqlite://" + rest
+    if base not in ("postgresql", "sqlite"):
+        raise ValueError(f"unsupported database {base!r}: use postgresql:// or sqlite://")
+    return url
