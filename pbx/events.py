@@ -1,0 +1,421 @@
+"""Typed domain events: what the rest of the backend sees of Asterisk.
+
+Domains never see an AMI frame. :func:`translate` turns one AMI event frame into one of the
+frozen dataclasses below, or ``None`` for events the domains do not use (``VarSet``,
+``Newexten``...). A frame that names an event we use but lacks a field we need raises
+:class:`BadEvent`, which names the event and the field, never a header's value.
+
+Times: ``at`` is the event's ``Timestamp`` header (``timestampevents = yes`` in manager.conf),
+or the receive time passed in by the caller when Asterisk did not send one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pbx.codec import Frame
+
+__all__ = [
+    "AgentCalled",
+    "AgentCompleted",
+    "AgentConnected",
+    "AgentRingNoAnswer",
+    "BadEvent",
+    "CallerAbandoned",
+    "CallerJoined",
+    "CallerLeft",
+    "ChannelHungUp",
+    "DomainEvent",
+    "FullyBooted",
+    "MemberAdded",
+    "MemberPaused",
+    "MemberRemoved",
+    "MemberStatus",
+    "PbxShutdown",
+    "translate",
+]
+
+
+class BadEvent(ValueError):
+    """An AMI event we use arrived without a field we need, or with an absurd value."""
+
+    def __init__(self, event: str, field: str, problem: str = "missing") -> None:
+        super().__init__(f"{event}: field {field} {problem}")
+        self.event = event
+        self.field = field
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class CallerJoined:
+    """``QueueCallerJoin``: a caller entered a queue (it is now *offered*)."""
+
+    at: float
+    queue: str
+    uniqueid: str
+    linkedid: str
+    channel: str
+    caller_num: str
+    caller_name: str
+    position: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallerLeft:
+    """``QueueCallerLeave``: a caller left the queue, answered or not."""
+
+    at: float
+    queue: str
+    uniqueid: str
+    position: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallerAbandoned:
+    """``QueueCallerAbandon``: a caller left unanswered (hung up, or the queue timed out)."""
+
+    at: float
+    queue: str
+    uniqueid: str
+    position: int
+    original_position: int
+    hold_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCalled:
+    """``AgentCalled``: a member's phone rings for a waiting caller."""
+
+    at: float
+    queue: str
+    uniqueid: str
+    interface: str
+    member_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRingNoAnswer:
+    """``AgentRingNoAnswer``: the member did not answer within the ring timeout."""
+
+    at: float
+    queue: str
+    uniqueid: str
+    interface: str
+    member_name: str
+    ring_time_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConnected:
+    """``AgentConnect``: the caller is bridged to an operator (it is now *answered*)."""
+
+    at: float
+    queue: str
+    uniqueid: str
+    linkedid: str
+    interface: str
+    member_name: str
+    hold_time: int
+    ring_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCompleted:
+    """``AgentComplete``: an answered call ended.
+
+    ``uniqueid`` may be empty: under load Asterisk sometimes sends it without the channel
+    headers; then the call is found by ``queue`` and ``interface``.
+    """
+
+    at: float
+    queue: str
+    uniqueid: str
+    interface: str
+    member_name: str
+    hold_time: int
+    talk_time: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberStatus:
+    """``QueueMemberStatus``/``QueueMemberAdded``/``QueueMember`` fields of one member."""
+
+    at: float
+    queue: str
+    interface: str
+    member_name: str
+    status: int
+    paused: bool
+    paused_reason: str
+    in_call: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MemberAdded:
+    at: float
+    member: MemberStatus
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRemoved:
+    at: float
+    queue: str
+    interface: str
+    member_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberPaused:
+    at: float
+    member: MemberStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelHungUp:
+    """``Hangup`` of any channel."""
+
+    at: float
+    channel: str
+    uniqueid: str
+    linkedid: str
+    cause: int
+    cause_txt: str
+
+
+@dataclass(frozen=True, slots=True)
+class FullyBooted:
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class PbxShutdown:
+    at: float
+    restart: bool
+
+
+DomainEvent = (
+    CallerJoined
+    | CallerLeft
+    | CallerAbandoned
+    | AgentCalled
+    | AgentRingNoAnswer
+    | AgentConnected
+    | AgentCompleted
+    | MemberAdded
+    | MemberRemoved
+    | MemberPaused
+    | MemberStatus
+    | ChannelHungUp
+    | FullyBooted
+    | PbxShutdown
+)
+
+
+def _req(h: dict, event: str, name: str) -> str:
+    value = h.get(name)
+    if value is None:
+        raise BadEvent(event, name)
+    return value if isinstance(value, str) else value[0]
+
+
+def _int(h: dict, event: str, name: str, *, default: int | None = None) -> int:
+    value = h.get(name)
+    if value is None or value == "":
+        if default is not None:
+            return default
+        raise BadEvent(event, name)
+    try:
+        n = int(value if isinstance(value, str) else value[0])
+    except ValueError:
+        raise BadEvent(event, name, "not a whole number") from None
+    if n < 0:
+        raise BadEvent(event, name, "negative")
+    return n
+
+
+def _opt(h: dict, name: str) -> str:
+    value = h.get(name, "")
+    return value if isinstance(value, str) else value[0]
+
+
+def _member(h: dict, ev: str, at: float) -> MemberStatus:
+    # QueueMember (a QueueStatus list item) names the interface "Location" and the name "Name".
+    interface = h.get("Interface") or h.get("Location")
+    if interface is None:
+        raise BadEvent(ev, "Interface")
+    return MemberStatus(
+        at=at,
+        queue=_req(h, ev, "Queue"),
+        interface=interface,
+        member_name=h.get("MemberName") or h.get("Name") or interface,
+        status=_int(h, ev, "Status", default=0),
+        paused=_opt(h, "Paused") == "1",
+        paused_reason=_opt(h, "PausedReason"),
+        in_call=_opt(h, "InCall") == "1",
+    )
+
+
+def _caller_join(h: dict, at: float) -> CallerJoined:
+    ev = "QueueCallerJoin"
+    return CallerJoined(
+        at=at,
+        queue=_req(h, ev, "Queue"),
+        uniqueid=_req(h, ev, "Uniqueid"),
+        linkedid=_opt(h, "Linkedid") or _req(h, ev, "Uniqueid"),
+        channel=_opt(h, "Channel"),
+        caller_num=_opt(h, "CallerIDNum"),
+        caller_name=_opt(h, "CallerIDName"),
+        position=_int(h, ev, "Position", default=0),
+        count=_int(h, ev, "Count", default=0),
+    )
+
+
+def _caller_leave(h: dict, at: float) -> CallerLeft:
+    ev = "QueueCallerLeave"
+    return CallerLeft(
+        at=at,
+        queue=_req(h, ev, "Queue"),
+        uniqueid=_req(h, ev, "Uniqueid"),
+        position=_int(h, ev, "Position", default=0),
+        count=_int(h, ev, "Count", default=0),
+    )
+
+
+def _caller_abandon(h: dict, at: float) -> CallerAbandoned:
+    ev = "QueueCallerAbandon"
+    return CallerAbandoned(
+        at=at,
+        queue=_req(h, ev, "Queue"),
+        uniqueid=_req(h, ev, "Uniqueid"),
+        position=_int(h, ev, "Position", default=0),
+        original_position=_int(h, ev, "OriginalPosition", default=0),
+        hold_time=_int(h, ev, "HoldTime", default=0),
+    )
+
+
+def _agent_called(h: dict, at: float) -> AgentCalled:
+    ev = "AgentCalled"
+    interface = _req(h, ev, "Interface")
+    return AgentCalled(
+        at=at,
+        queue=_req(h, ev, "Queue"),
+        uniqueid=_req(h, ev, "Uniqueid"),
+        interface=interface,
+        member_name=_opt(h, "MemberName") or interface,
+    )
+
+
+def _agent_ring_no_answer(h: dict, at: float) -> AgentRingNoAnswer:
+    ev = "AgentRingNoAnswer"
+    interface = _req(h, ev, "Interface")
+    return AgentRingNoAnswer(
+        at=at,
+        queue=_req(h, ev, "Queue"),
+        uniqueid=_req(h, ev, "Uniqueid"),
+        interface=interface,
+        member_name=_opt(h, "MemberName") or interface,
+        ring_time_ms=_int(h, ev, "RingTime", default=0),
+    )
+
+
+def _agent_connect(h: dict, at: float) -> AgentConnected:
+    ev = "AgentConnect"
+    interface = _req(h, ev, "Interface")
+    uniqueid = _req(h, ev, "Uniqueid")
+    return AgentConnected(
+        at=at,
+        queue=_req(h, ev, "Queue"),
+        uniqueid=uniqueid,
+        linkedid=_opt(h, "Linkedid") or uniqueid,
+        interface=interface,
+        member_name=_opt(h, "MemberName") or interface,
+        hold_time=_int(h, ev, "HoldTime", default=0),
+        ring_time=_int(h, ev, "RingTime", default=0),
+    )
+
+
+def _agent_complete(h: dict, at: float) -> AgentCompleted:
+    ev = "AgentComplete"
+    interface = _req(h, ev, "Interface")
+    return AgentCompleted(
+        at=at,
+        queue=_req(h, ev, "Queue"),
+        uniqueid=_opt(h, "Uniqueid"),
+        interface=interface,
+        member_name=_opt(h, "MemberName") or interface,
+        hold_time=_int(h, ev, "HoldTime", default=0),
+        talk_time=_int(h, ev, "TalkTime", default=0),
+        reason=_opt(h, "Reason"),
+    )
+
+
+def _member_removed(h: dict, at: float) -> MemberRemoved:
+    ev = "QueueMemberRemoved"
+    interface = _req(h, ev, "Interface")
+    return MemberRemoved(
+        at=at,
+        queue=_req(h, ev, "Queue"),
+        interface=interface,
+        member_name=_opt(h, "MemberName") or interface,
+    )
+
+
+def _hangup(h: dict, at: float) -> ChannelHungUp:
+    ev = "Hangup"
+    uniqueid = _req(h, ev, "Uniqueid")
+    return ChannelHungUp(
+        at=at,
+        channel=_opt(h, "Channel"),
+        uniqueid=uniqueid,
+        linkedid=_opt(h, "Linkedid") or uniqueid,
+        cause=_int(h, ev, "Cause", default=0),
+        cause_txt=_opt(h, "Cause-txt"),
+    )
+
+
+_TRANSLATORS: dict[str, Callable[[dict, float], DomainEvent]] = {
+    "QueueCallerJoin": _caller_join,
+    "QueueCallerLeave": _caller_leave,
+    "QueueCallerAbandon": _caller_abandon,
+    "AgentCalled": _agent_called,
+    "AgentRingNoAnswer": _agent_ring_no_answer,
+    "AgentConnect": _agent_connect,
+    "AgentComplete": _agent_complete,
+    "QueueMemberStatus": lambda h, at: _member(h, "QueueMemberStatus", at),
+    "QueueMember": lambda h, at: _member(h, "QueueMember", at),
+    "QueueMemberAdded": lambda h, at: MemberAdded(at, _member(h, "QueueMemberAdded", at)),
+    "QueueMemberPause": lambda h, at: MemberPaused(at, _member(h, "QueueMemberPause", at)),
+    "QueueMemberRemoved": _member_removed,
+    "Hangup": _hangup,
+    "FullyBooted": lambda h, at: FullyBooted(at),
+    "Shutdown": lambda h, at: PbxShutdown(at, _opt(h, "Restart").lower() == "true"),
+}
+
+#: The AMI event names :func:`translate` understands.
+KNOWN_EVENTS = frozenset(_TRANSLATORS)
+
+
+def translate(frame: Frame, received_at: float) -> DomainEvent | None:
+    """The domain event for one AMI event frame, or ``None`` if the domains do not use it.
+
+    Raises :class:`BadEvent` when a used event lacks a field or carries an absurd value.
+    """
+    h = frame.headers
+    name = h.get("Event")
+    if not isinstance(name, str):
+        return None
+    fn = _TRANSLATORS.get(name)
+    if fn is None:
+        return None
+    ts = h.get("Timestamp")
+    at = received_at
+    if isinstance(ts, str) and ts:
+        try:
+            at = float(ts)
+        except ValueError:
+            raise BadEvent(name, "Timestamp", "not a number") from None
+    return fn(h, at)
