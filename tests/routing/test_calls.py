@@ -1,0 +1,130 @@
+"""The call state machine, driven by scripted events and by real Asterisk traces."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pbx import events as ev
+from routing.calls import CallAbandoned, CallAnswered, CallBoard, CallEnded
+from tests.traces import trace_frames, traces_dir
+
+Q = "hotline"
+
+
+def join(uid: str, at: float = 0.0, queue: str = Q) -> ev.CallerJoined:
+    return ev.CallerJoined(at, queue, uid, uid, "Local/x;2", "13800001234", "张三", 1, 1)
+
+
+def connect(uid: str, iface: str = "Local/8001@agents/n", at: float = 1.0) -> ev.AgentConnected:
+    return ev.AgentConnected(at, Q, uid, uid, iface, "Agent 8001", 1, 1)
+
+
+def complete(uid: str, iface: str = "Local/8001@agents/n", at: float = 9.0) -> ev.AgentCompleted:
+    return ev.AgentCompleted(at, Q, uid, iface, "Agent 8001", 1, 8, "agent")
+
+
+def abandon(uid: str, at: float = 5.0) -> ev.CallerAbandoned:
+    return ev.CallerAbandoned(at, Q, uid, 1, 1, 5)
+
+
+def test_answered_call_lifecycle() -> None:
+    b = CallBoard()
+    assert b.apply(join("1")) is None
+    assert b.waiting_count(Q) == 1
+    out = b.apply(connect("1"))
+    assert isinstance(out, CallAnswered) and out.call.member_name == "Agent 8001"
+    assert b.waiting_count(Q) == 0 and "1" in b.talking
+    end = b.apply(complete("1"))
+    assert isinstance(end, CallEnded) and end.talk_time == 8 and end.call.joined_at == 0.0
+    assert not b.talking
+    st = b.stats[Q]
+    assert (st.offered, st.answered, st.abandoned) == (1, 1, 0)
+    assert st.answer_ratio == 1.0
+
+
+def test_abandoned_call() -> None:
+    b = CallBoard()
+    b.apply(join("1"))
+    b.apply(join("2"))
+    assert isinstance(b.apply(abandon("1")), CallAbandoned)
+    st = b.stats[Q]
+    assert (st.offered, st.answered, st.abandoned) == (2, 0, 1)
+    assert st.answer_ratio == 0.0
+    assert b.waiting_count(Q) == 1
+
+
+def test_repeated_join_counts_once_and_unknown_calls_are_counted_not_applied() -> None:
+    b = CallBoard()
+    b.apply(join("1"))
+    b.apply(join("1"))
+    assert b.stats[Q].offered == 1
+    assert b.apply(connect("nope")) is None
+    assert b.apply(abandon("nope")) is None
+    assert b.unknown_calls == 2
+    assert b.stats[Q].answered == 0 and b.stats[Q].abandoned == 0
+
+
+def test_agent_complete_without_channel_headers_matched_by_queue_and_interface() -> None:
+    b = CallBoard()
+    b.apply(join("1"))
+    b.apply(join("2"))
+    b.apply(connect("1", "Local/8001@agents/n"))
+    b.apply(connect("2", "Local/8002@agents/n"))
+    end = b.apply(
+        ev.AgentCompleted(9.0, Q, "", "Local/8002@agents/n", "Agent 8002", 1, 8, "caller")
+    )
+    assert isinstance(end, CallEnded) and end.call.uniqueid == "2"
+    assert list(b.talking) == ["1"]
+
+
+def test_resync_counts_only_unseen_waiting_callers() -> None:
+    b = CallBoard()
+    b.apply(join("1"))
+    kw = dict(queue=Q, linkedid="x", caller_num="1", caller_name="a", joined_at=0.0)
+    assert not b.seen_waiting(uniqueid="1", **kw)
+    assert b.seen_waiting(uniqueid="9", **kw)
+    assert b.stats[Q].offered == 2
+
+
+def replay(name: str) -> CallBoard:
+    b = CallBoard()
+    for frame in trace_frames(name):
+        event = ev.translate(frame, 0.0)
+        if event is not None:
+            b.apply(event)
+    return b
+
+
+@pytest.mark.parametrize("name", ["basic", "load"])
+def test_real_asterisk_traces_give_asterisks_outcomes(name: str) -> None:
+    summary = json.loads((traces_dir() / f"{name}.summary.json").read_text())
+    outcomes = summary["caller_outcomes"]
+    b = replay(name)
+    t = b.totals()
+    # A queue timeout is an abandon by our definition (Asterisk counts it so too).
+    assert t.answered == outcomes["answered"]
+    assert t.abandoned == outcomes["abandoned"] + outcomes.get("timeout", 0)
+    assert t.offered == t.answered + t.abandoned
+    assert not b.talking and b.unknown_calls == 0
+    assert sum(len(q) for q in b.waiting.values()) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "queue", "completed"),
+    [
+        ("pause", "hotline", 4),
+        ("priority", "hotline", 6),
+        ("ringall", "ringall", 3),
+        ("wrapup", "wrapup", 5),
+    ],
+)
+def test_scenario_traces_match_asterisks_own_completed_count(
+    name: str, queue: str, completed: int
+) -> None:
+    b = replay(name)
+    st = b.stats[queue]
+    assert st.answered == completed
+    assert st.abandoned == 0
+    assert not b.talking
