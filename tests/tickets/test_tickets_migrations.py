@@ -1,0 +1,65 @@
+"""The Alembic migrations: up, down, and equal to the models (on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from tickets.db import downgrade, make_engine, upgrade
+from tickets.models import Base
+
+
+async def _tables(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+    finally:
+        await engine.dispose()
+
+
+async def _diff(url: str) -> list:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+
+            def compare(sync_conn):
+                ctx = MigrationContext.configure(
+                    sync_conn, opts={"compare_type": True, "compare_server_default": True}
+                )
+                return compare_metadata(ctx, Base.metadata)
+
+            return await conn.run_sync(compare)
+    finally:
+        await engine.dispose()
+
+
+async def test_migrations_equal_models(migrated_url):
+    assert await _diff(migrated_url) == []
+
+
+async def test_upgrade_creates_tables(migrated_url):
+    assert {"tickets", "alembic_version"} <= await _tables(migrated_url)
+    engine = make_engine(migrated_url)
+    try:
+        async with engine.connect() as conn:
+            indexes = await conn.run_sync(lambda c: inspect(c).get_indexes("tickets"))
+            uniques = await conn.run_sync(lambda c: inspect(c).get_unique_constraints("tickets"))
+    finally:
+        await engine.dispose()
+    assert {i["name"] for i in indexes} >= {"ix_tickets_linkedid", "ix_tickets_caller_num"}
+    assert ["call_uniqueid", "answered_at"] in [u["column_names"] for u in uniques]
+
+
+async def test_downgrade_to_base_and_up_again(migrated_url):
+    await downgrade(migrated_url, "base")
+    assert "tickets" not in await _tables(migrated_url)
+    await upgrade(migrated_url)
+    assert "tickets" in await _tables(migrated_url)
+    assert await _diff(migrated_url) == []
+
+
+async def test_upgrade_is_repeatable(migrated_url):
+    await upgrade(migrated_url)  # already at head: nothing to do, no error
+    assert await _diff(migrated_url) == []

@@ -1,0 +1,125 @@
+"""Connecting to the ticket store and migrating it (SQLAlchemy asyncio + Alembic, no ini file).
+
+URLs are the ones users write in ``HOTLINE_DATABASE_URL``: ``sqlite:///var/hotline.db`` or
+``postgresql://user@host/db``; the asyncio drivers (aiosqlite, asyncpg) are chosen here.
+
+Alembic is configured in code (:func:`alembic_config`); its scripts live in the
+``tickets/migrations`` package. To write a new migration from the models::
+
+    from alembic import command
+    from tickets.db import alembic_config
+    command.revision(alembic_config("sqlite:///var/dev.db"), "what changed", autogenerate=True)
+
+(upgrade the database to head first; review the generated file by hand.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import StaticPool
+
+from config.settings import async_database_url
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def async_url(url: str | URL) -> URL:
+    """``url`` with its asyncio driver, as a SQLAlchemy ``URL``."""
+    text = url.render_as_string(hide_password=False) if isinstance(url, URL) else url
+    return make_url(async_database_url(text))
+
+
+def make_engine(url: str | URL, **engine_kw: Any) -> AsyncEngine:
+    """An ``AsyncEngine`` for a ``postgresql://`` or ``sqlite://`` URL (explicit drivers kept).
+
+    SQLite: the file's directory is created when missing, and the database runs in WAL mode
+    (readers do not block the writer) with foreign keys enforced. ``sqlite://`` alone (or
+    ``:memory:``) is one in-memory database shared by the engine's single connection.
+    """
+    u = async_url(url)
+    if u.get_backend_name() == "sqlite":
+        database = u.database or ""
+        in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+        if in_memory:
+            engine_kw.setdefault("poolclass", StaticPool)
+        elif not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(u, **engine_kw)
+        _sqlite_pragmas(engine, wal=not in_memory)
+        return engine
+    return create_async_engine(u, **engine_kw)
+
+
+def _sqlite_pragmas(engine: AsyncEngine, *, wal: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            if wal:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions on ``engine``. ``expire_on_commit=False``: objects stay readable after a
+    commit without a lazy load (which asyncio does not allow)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str | URL | None = None) -> Config:
+    """Alembic's configuration, built in code: scripts in ``tickets/migrations``, the
+    database URL passed to ``env.py`` as ``attributes["url"]`` (never through configparser,
+    which would mangle a ``%`` in a password). Without ``url``, env.py uses the settings."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
+    if url is not None:
+        cfg.attributes["url"] = async_url(url)
+    return cfg
+
+
+async def upgrade(url: str | URL, revision: str = "head") -> None:
+    """Migrate the database at ``url`` to ``revision`` (from inside an event loop)."""
+    await _run_on_connection(url, lambda cfg: command.upgrade(cfg, revision))
+
+
+async def downgrade(url: str | URL, revision: str = "base") -> None:
+    """Migrate the database at ``url`` down to ``revision`` (``base``: no tables)."""
+    await _run_on_connection(url, lambda cfg: command.downgrade(cfg, revision))
+
+
+def upgrade_sync(url: str | URL, revision: str = "head") -> None:
+    """:func:`upgrade` for code without an event loop (a CLI, a script); not from a coroutine."""
+    asyncio.run(upgrade(url, revision))
+
+
+async def _run_on_connection(url: str | URL, run: Any) -> None:
+    # Alembic's asyncio cookbook ("programmatic API use with asyncio"): the commands are
+    # synchronous, so they run inside run_sync on one connection, in one transaction.
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+
+            def _in_sync(connection: Connection) -> None:
+                cfg = alembic_config(url)
+                cfg.attributes["connection"] = connection
+                run(cfg)
+
+            await conn.run_sync(_in_sync)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,213 @@
+"""The ticket store's operations: every answered call becomes a ticket, exactly once.
+
+All functions take an ``AsyncSession`` (see ``tickets.db.session_factory``) and never create
+one. Only :func:`create_tickets` writes; unless the caller holds the transaction open
+(``session.begin()``), it commits, so once it returns the tickets survive a crash (DESIGN,
+principle 4).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import SessionTransactionOrigin
+
+from tickets.models import Channel, Kind, Status, Ticket
+from tickets.numbers import is_valid, make_number
+
+KINDS: tuple[str, ...] = tuple(k.value for k in Kind)
+
+_TEXT_FIELDS = ("caller_num", "caller_name", "queue", "seat", "linkedid", "call_uniqueid")
+_TIME_FIELDS = ("joined_at", "answered_at", "ended_at")
+_REQUIRED_TEXT = ("linkedid", "call_uniqueid")  # the thread to the call and the dedup key
+_BATCH = 500  # rows per INSERT statement (keeps well under both drivers' parameter limits)
+
+
+@dataclass(frozen=True)
+class TicketDraft:
+    """What the controller knows about one answered call when the operator closes it.
+
+    Times are aware datetimes (any zone; stored in UTC). ``caller_num`` and ``caller_name``
+    may be empty (withheld number, unknown caller). A bad value raises ``ValueError``
+    naming the field, when the draft is made.
+    """
+
+    caller_num: str
+    caller_name: str
+    queue: str
+    seat: str
+    linkedid: str
+    call_uniqueid: str
+    joined_at: datetime
+    answered_at: datetime
+    ended_at: datetime
+    kind: str
+    resolved_on_call: bool
+
+    def __post_init__(self) -> None:
+        _check(self)
+
+    @property
+    def key(self) -> tuple[str, datetime]:
+        """What makes the call unique: ``(call_uniqueid, answered_at)``."""
+        return (self.call_uniqueid, self.answered_at)
+
+
+def _check(d: TicketDraft) -> None:
+    columns = Ticket.__table__.columns
+    for name in _TEXT_FIELDS:
+        value = getattr(d, name)
+        if not isinstance(value, str):
+            raise ValueError(f"{name}: expected a str, got {type(value).__name__}")
+        limit = columns[name].type.length
+        if limit is not None and len(value) > limit:
+            raise ValueError(f"{name}: {len(value)} characters, at most {limit} are stored")
+    for name in _REQUIRED_TEXT:
+        if not getattr(d, name):
+            raise ValueError(f"{name}: must not be empty")
+    for name in _TIME_FIELDS:
+        value = getattr(d, name)
+        if not isinstance(value, datetime):
+            raise ValueError(f"{name}: expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{name}: naive datetime {value.isoformat()}; give a time zone")
+    if not d.joined_at <= d.answered_at <= d.ended_at:
+        raise ValueError(
+            "answered_at: times must be in order joined_at <= answered_at <= ended_at, got "
+            f"{d.joined_at.isoformat()}, {d.answered_at.isoformat()}, {d.ended_at.isoformat()}"
+        )
+    if d.kind not in KINDS:
+        raise ValueError(f"kind: {d.kind!r} is not one of {', '.join(KINDS)}")
+    if not isinstance(d.resolved_on_call, bool):
+        got = type(d.resolved_on_call).__name__
+        raise ValueError(f"resolved_on_call: expected a bool, got {got}")
+
+
+def _row(d: TicketDraft) -> dict[str, Any]:
+    row = {f.name: getattr(d, f.name) for f in fields(d)}
+    row["kind"] = str(Kind(d.kind))
+    row["channel"] = Channel.PHONE.value
+    row["status"] = (Status.RESOLVED if d.resolved_on_call else Status.AWAITING_ROUTING).value
+    # A unique placeholder until the id is known (never a valid number: it has letters).
+    row["number"] = f"pending-{uuid.uuid4().hex}"
+    return row
+
+
+async def create_tickets(session: AsyncSession, drafts: Sequence[TicketDraft]) -> list[Ticket]:
+    """Store one ticket per draft, in one transaction; return the new tickets (in id order).
+
+    Exactly once: a draft whose call is already stored (same ``call_uniqueid`` and
+    ``answered_at``) is skipped, not duplicated and not an error, so a controller may
+    resend a batch after a crash or a timeout. A call repeated inside ``drafts`` is stored
+    once.
+
+    How the number is assigned: the number is derived from the id, which the database gives
+    only on insert. So each row is inserted with a unique placeholder (``pending-<uuid hex>``,
+    which contains letters and so is never a valid number), with
+    ``INSERT ... ON CONFLICT (call_uniqueid, answered_at) DO NOTHING RETURNING``; the rows
+    that came back are the new ones, and their numbers are set from their ids before the
+    commit. Other transactions never see a placeholder (it is replaced before the commit),
+    and no extra nullable column or sequence trick is needed on either database.
+
+    Transactions: inside the caller's explicit ``async with session.begin():`` the tickets
+    join that transaction and the caller's block commits (or rolls back) them together with
+    whatever else it wrote. Otherwise (no transaction, or one merely auto-begun by earlier
+    reads) this function commits before it returns, together with any pending change in
+    ``session``, and rolls back on an error so that nothing is stored.
+    """
+    drafts = list(drafts)
+    for d in drafts:
+        if not isinstance(d, TicketDraft):
+            raise TypeError(f"drafts must be TicketDraft, got {type(d).__name__}")
+        _check(d)  # a frozen dataclass can still be forged with object.__setattr__
+    unique: dict[tuple[str, datetime], TicketDraft] = {}
+    for d in drafts:
+        unique.setdefault(d.key, d)
+    rows = [_row(d) for d in unique.values()]
+    if not rows:
+        return []
+
+    insert = _dialect_insert(session)
+    own_transaction = not _caller_began(session)
+    created: list[Ticket] = []
+    try:
+        for start in range(0, len(rows), _BATCH):
+            stmt = (
+                insert(Ticket)
+                .values(rows[start : start + _BATCH])
+                .on_conflict_do_nothing(index_elements=["call_uniqueid", "answered_at"])
+                .returning(Ticket)
+            )
+            created.extend((await session.scalars(stmt)).all())
+        created.sort(key=lambda t: t.id)
+        ids = [t.id for t in created]
+        for ticket in created:
+            ticket.number = make_number(ticket.id)
+        await session.flush()
+        if own_transaction:
+            await session.commit()
+    except Exception:
+        if own_transaction:
+            await session.rollback()
+        raise
+    if own_transaction and created and session.sync_session.expire_on_commit:
+        # The commit expired them; load them again so they are readable without lazy loads.
+        created = list(
+            (
+                await session.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id))
+            ).all()
+        )
+    return created
+
+
+def _caller_began(session: AsyncSession) -> bool:
+    """True inside the caller's ``session.begin()`` (or a savepoint), not an auto-begun one."""
+    sync = session.sync_session
+    if sync.get_nested_transaction() is not None:
+        return True
+    root = sync.get_transaction()
+    return root is not None and root.origin is not SessionTransactionOrigin.AUTOBEGIN
+
+
+def _dialect_insert(session: AsyncSession) -> Any:
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert
+    if name == "sqlite":
+        return sqlite.insert
+    raise RuntimeError(f"unsupported database {name!r}: use PostgreSQL or SQLite")
+
+
+async def count_tickets(session: AsyncSession) -> int:
+    """All tickets, of every channel and status."""
+    return int(await session.scalar(select(func.count()).select_from(Ticket)) or 0)
+
+
+async def count_resolved_on_call(session: AsyncSession) -> int:
+    """Tickets resolved during the call (即时答复): the numerator of the instant-resolution
+    rate, whose denominator is the calls answered."""
+    stmt = select(func.count()).select_from(Ticket).where(Ticket.resolved_on_call.is_(True))
+    return int(await session.scalar(stmt) or 0)
+
+
+async def get_by_number(session: AsyncSession, number: str) -> Ticket | None:
+    """The ticket with this number, or ``None``; an invalid number (a misheard digit) is
+    ``None`` without asking the database."""
+    if not is_valid(number):
+        return None
+    return await session.scalar(select(Ticket).where(Ticket.number == number))
+
+
+async def list_recent(session: AsyncSession, limit: int = 50) -> list[Ticket]:
+    """The newest tickets first (by id, which follows insertion), at most ``limit``."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"limit: expected a positive int, got {limit!r}")
+    stmt = select(Ticket).order_by(Ticket.id.desc()).limit(limit)
+    return list((await session.scalars(stmt)).all())
