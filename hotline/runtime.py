@@ -1,0 +1,193 @@
+"""The composition root's runtime: builds and wires every part, starts them in order and stops
+them in reverse. ``hotline serve`` and ``hotline simulate`` both run on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from agents.operator import SimulatedOperator
+from config.settings import Settings
+from hotline.controller import Controller
+from metrics.collector import LinkMetrics, make_registry
+from pbx.ami import AmiLink
+from pbx.simulator import Simulator, SimulatorConfig
+from tickets.db import make_engine, session_factory, upgrade
+from tickets.writer import TicketWriter
+
+__all__ = ["Runtime", "SimulationShape"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationShape:
+    """How the embedded PBX is set up (used only when no ``HOTLINE_AMI_URL`` is given)."""
+
+    seats: int
+    speed: float
+    seed: int | None
+    ring_s: float
+    wrapup_s: float
+    queue: str = "hotline"
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        database_url: str | None = None,
+        simulation: SimulationShape | None = None,
+    ) -> None:
+        self.settings = settings
+        self.database_url = database_url or settings.database_url
+        self.simulation = simulation or SimulationShape(
+            seats=settings.sim_seats,
+            speed=settings.sim_speed,
+            seed=settings.sim_seed,
+            ring_s=settings.sim_ring_s,
+            wrapup_s=settings.wrapup_s,
+            queue=settings.sim_queue,
+        )
+        self.simulator: Simulator | None = None
+        self.engine: AsyncEngine | None = None
+        self.sessions: async_sessionmaker[AsyncSession] | None = None
+        self.writer: TicketWriter | None = None
+        self.link: AmiLink | None = None
+        self.synced = asyncio.Event()
+        self.db_ok = False
+        operator = SimulatedOperator(
+            resolve_share=settings.instant_resolution_share, seed=settings.operator_seed
+        )
+        self.controller = Controller(
+            operator=operator, on_ticket=self._submit, wrapup_s=self._wrapup()
+        )
+        self.now: Callable[[], float] = time.time
+        self.registry, self.link_metrics = make_registry(self.controller, lambda: self.now())
+        self._logins = 0
+
+    def _wrapup(self) -> float:
+        return self.simulation.wrapup_s if self.settings.ami is None else self.settings.wrapup_s
+
+    def _submit(self, draft) -> None:  # type: ignore[no-untyped-def]
+        assert self.writer is not None
+        self.writer.submit(draft)
+
+    @property
+    def metrics(self) -> LinkMetrics:
+        return self.link_metrics
+
+    async def start(self) -> None:
+        s = self.settings
+        m = self.link_metrics
+        await upgrade(self.database_url)
+        self.engine = make_engine(self.database_url)
+        self.sessions = session_factory(self.engine)
+        self.db_ok = True
+        m.db_up.set(1)
+        self.writer = TicketWriter(
+            self.sessions,
+            on_written=m.tickets_written.inc,
+            on_error=m.ticket_write_errors.inc,
+            on_db_up=self._db_up,
+        )
+        self.writer.start()
+        target = s.ami
+        if target is None:
+            shape = self.simulation
+            seed = shape.seed if shape.seed is not None else secrets.randbelow(2**31)
+            self.simulator = Simulator(
+                SimulatorConfig(
+                    seats=shape.seats,
+                    queue=shape.queue,
+                    username="hotline",
+                    ring_time_s=shape.ring_s,
+                    wrapup_s=shape.wrapup_s,
+                    speed=shape.speed,
+                    seed=seed,
+                )
+            )
+            port = await self.simulator.start(host="127.0.0.1", port=0)
+            self.now = self.simulator.clock.now
+            host, username, secret = "127.0.0.1", "hotline", self.simulator.secret
+        else:
+            host, port, username, secret = target.host, target.port, target.username, target.secret
+        self.link = AmiLink(
+            host=host,
+            port=port,
+            username=username,
+            secret=secret,
+            on_event=self.controller.handle,
+            on_rejected=lambda reason: m.frames_rejected.labels(reason=reason).inc(),
+            on_ready=self._resync,
+            now=lambda: self.now(),
+            action_timeout=s.action_timeout_s,
+        )
+        await self.link.connect()
+        await asyncio.wait_for(self.synced.wait(), s.action_timeout_s * 2)
+
+    def _db_up(self, up: bool) -> None:
+        self.db_ok = up
+        self.link_metrics.db_up.set(1 if up else 0)
+
+    async def _resync(self) -> None:
+        assert self.link is not None
+        self._logins += 1
+        if self._logins > 1:
+            self.link_metrics.ami_reconnects.inc()
+        items = await self.link.queue_status()
+        new = self.controller.resync(items, self.now())
+        self.link_metrics.ami_connected.set(1)
+        log.info(
+            "state synced from Asterisk: %d seats, %d waiting callers newly seen",
+            len(self.controller.seats.seats),
+            new,
+        )
+        self.synced.set()
+
+    @property
+    def ami_connected(self) -> bool:
+        up = self.link is not None and self.link.connected
+        self.link_metrics.ami_connected.set(1 if up else 0)
+        return up
+
+    async def database_answers(self, timeout: float = 2.0) -> bool:
+        if self.engine is None:
+            return False
+        try:
+            async with asyncio.timeout(timeout), self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            self._db_up(False)
+            return False
+        self._db_up(True)
+        return True
+
+    async def settle(self, timeout: float = 60.0) -> None:
+        """Wait until every event the PBX has sent is applied and every ticket is stored.
+
+        A ``Ping`` answered means every event sent before it has arrived (one TCP stream, in
+        order); then the ticket writer is drained.
+        """
+        assert self.link is not None and self.writer is not None
+        await self.link.ping()
+        await self.writer.drain(timeout)
+
+    async def stop(self) -> None:
+        if self.link is not None:
+            await self.link.close()
+        if self.simulator is not None:
+            await self.simulator.stop()
+        if self.writer is not None:
+            await self.writer.stop()
+        if self.engine is not None:
+            await self.engine.dispose()
