@@ -217,6 +217,7 @@ async def _simulate(
             "abandoned": totals.abandoned,
             "waiting": waiting,
             "answer_rate": round(totals.answer_ratio, 4),
+            "mean_wait_s": round(totals.mean_wait_s, 2),
             "instant_resolution_rate": round(runtime.controller.instant_resolution_ratio, 4),
             "tickets": tickets,
             "elapsed_s": round(time.perf_counter() - started, 2),

@@ -7,7 +7,9 @@ The definitions of the figures live here, once (README, "Definitions"):
 * **answered**: offered calls connected to an operator (``AgentConnect``);
 * **abandoned**: offered calls that left the queue unanswered: the caller hung up, or the
   queue's maximum wait ran out (Asterisk sends ``QueueCallerAbandon`` for both);
-* **answer rate** = answered / offered, per queue (0 while nothing was offered).
+* **answer rate** = answered / offered, per queue (0 while nothing was offered);
+* **mean wait** = the time callers spent in the queue (joining to answer, or joining to
+  abandoning), summed over answered and abandoned calls, divided by their number.
 
 So at any moment ``offered = answered + abandoned + waiting`` for each queue.
 
@@ -53,10 +55,17 @@ class QueueStats:
     offered: int = 0
     answered: int = 0
     abandoned: int = 0
+    #: Seconds in queue of the answered and abandoned calls, summed.
+    wait_total_s: float = 0.0
 
     @property
     def answer_ratio(self) -> float:
         return self.answered / self.offered if self.offered else 0.0
+
+    @property
+    def mean_wait_s(self) -> float:
+        left = self.answered + self.abandoned
+        return self.wait_total_s / left if left else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +150,9 @@ class CallBoard:
         call.interface = e.interface
         call.member_name = e.member_name
         self.talking[e.uniqueid] = call
-        self.queue_stats(e.queue).answered += 1
+        st = self.queue_stats(e.queue)
+        st.answered += 1
+        st.wait_total_s += max(0.0, e.at - call.joined_at)
         return CallAnswered(call)
 
     def _complete(self, e: ev.AgentCompleted) -> CallEnded | None:
@@ -163,7 +174,9 @@ class CallBoard:
         if call is None:
             self.unknown_calls += 1
             return None
-        self.queue_stats(e.queue).abandoned += 1
+        st = self.queue_stats(e.queue)
+        st.abandoned += 1
+        st.wait_total_s += max(0.0, e.at - call.joined_at)
         return CallAbandoned(call, e.at)
 
     def seen_waiting(
@@ -192,4 +205,5 @@ class CallBoard:
             t.offered += st.offered
             t.answered += st.answered
             t.abandoned += st.abandoned
+            t.wait_total_s += st.wait_total_s
         return t

@@ -42,6 +42,7 @@ def test_answered_call_lifecycle() -> None:
     st = b.stats[Q]
     assert (st.offered, st.answered, st.abandoned) == (1, 1, 0)
     assert st.answer_ratio == 1.0
+    assert st.mean_wait_s == 1.0  # joined at 0, answered at 1
 
 
 def test_abandoned_call() -> None:
@@ -53,6 +54,7 @@ def test_abandoned_call() -> None:
     assert (st.offered, st.answered, st.abandoned) == (2, 0, 1)
     assert st.answer_ratio == 0.0
     assert b.waiting_count(Q) == 1
+    assert st.mean_wait_s == 5.0  # only the call that left counts
 
 
 def test_repeated_join_counts_once_and_unknown_calls_are_counted_not_applied() -> None:
