@@ -44,3 +44,13 @@ def trace_frames(name: str) -> Iterator[Frame]:
             if "Event" not in d or d.get("_sent"):
                 continue
             yield Frame({k: v for k, v in d.items() if not k.startswith("_") and k != "t"})
+
+
+def trace_header_orders(*names: str) -> dict[str, set[tuple[str, ...]]]:
+    """Every header order (``ActionID`` left out) each event type had in the named traces."""
+    out: dict[str, set[tuple[str, ...]]] = {}
+    for name in names:
+        for f in trace_frames(name):
+            keys = tuple(k for k in f.headers if k != "ActionID")
+            out.setdefault(str(f.headers["Event"]), set()).add(keys)
+    return out

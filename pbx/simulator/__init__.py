@@ -19,11 +19,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pbx.simulator.clock import ScaledClock
-from pbx.simulator.core import STRATEGIES, PbxCore
+from pbx.simulator.config import MemberConfig, QueueConfig, city_centre, load_queues_conf
+from pbx.simulator.core import STRATEGIES, VARSET_LEVELS, CallerInfo, PbxCore
 from pbx.simulator.server import AmiServer
 from pbx.simulator.traffic import TrafficSpec, TrafficStream
 
-__all__ = ["STRATEGIES", "ScaledClock", "Simulator", "SimulatorConfig", "TrafficSpec"]
+__all__ = [
+    "STRATEGIES",
+    "CallerInfo",
+    "MemberConfig",
+    "QueueConfig",
+    "ScaledClock",
+    "Simulator",
+    "SimulatorConfig",
+    "TrafficSpec",
+    "city_centre",
+    "load_queues_conf",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +58,29 @@ class SimulatorConfig:
     epoch: float | None = None  # virtual time at start; None = the wall clock
     first_seat: int = 8001
     max_write_buffer: int = 64 * 1024 * 1024  # bytes queued for one AMI reader before cut-off
+    # Several queues (each with its own settings) and their members. Empty: the simple form,
+    # one queue ``queue`` with ``seats`` static seats from ``first_seat`` (settings above).
+    queues: tuple[QueueConfig, ...] = ()
+    members: tuple[MemberConfig, ...] = ()
+    varset: str = "some"  # VarSet volume: "none", "some" (the useful ones) or "all"
+    joinempty: str = "yes"  # simple form only
+    leavewhenempty: str = "no"  # simple form only
+
+    @classmethod
+    def from_queues_conf(cls, path: str, **kw: object) -> SimulatorConfig:
+        """Queues and members from a queues.conf file (see :func:`load_queues_conf`)."""
+        queues, members = load_queues_conf(path)
+        kw.setdefault("seats", 0)
+        if queues and "queue" not in kw:
+            kw["queue"] = queues[0].name
+        return cls(queues=queues, members=members, **kw)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
+        if self.varset not in VARSET_LEVELS:
+            raise ValueError(f"varset must be one of {VARSET_LEVELS}")
+        for q in self.queues:
+            if q.strategy not in STRATEGIES:
+                raise ValueError(f"queue {q.name}: strategy {q.strategy!r} unknown")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy {self.strategy!r} unknown; known: {sorted(STRATEGIES)}")
         if self.seats < 0:
@@ -57,7 +90,7 @@ class SimulatorConfig:
 
 
 class Simulator:
-    """The embedded PBX: one queue of static seats, an AMI server and caller streams."""
+    """The embedded PBX: queues of static seats, an AMI server and caller streams."""
 
     def __init__(self, config: SimulatorConfig | None = None) -> None:
         self.config = cfg = config or SimulatorConfig()
@@ -65,25 +98,65 @@ class Simulator:
         self.secret = cfg.secret or secrets.token_urlsafe(16)
         self.clock = ScaledClock(cfg.speed, cfg.epoch)
         self._listeners: list[Callable[[dict[str, str]], None]] = []
-        self.core = PbxCore(self.clock, self._emit, ring_time_s=cfg.ring_time_s, rng_seed=cfg.seed)
-        self.core.add_queue(
-            cfg.queue,
-            strategy=cfg.strategy,
-            timeout=cfg.member_timeout_s,
-            retry=cfg.retry_s,
-            wrapuptime=cfg.wrapup_s,
-            servicelevel=cfg.service_level_s,
+        self.core = PbxCore(
+            self.clock,
+            self._emit,
+            ring_time_s=cfg.ring_time_s,
+            rng_seed=cfg.seed,
+            varset=cfg.varset,
+            default_queue=cfg.queue,
         )
-        for i in range(cfg.seats):
-            ext = cfg.first_seat + i
-            self.core.add_member(
+        if not cfg.queues:
+            self.core.add_queue(
                 cfg.queue,
-                f"Local/{ext}@agents/n",
-                name=f"Agent {ext}",
-                state_interface=f"Local/{ext}@agents",
+                strategy=cfg.strategy,
+                timeout=cfg.member_timeout_s,
+                retry=cfg.retry_s,
+                wrapuptime=cfg.wrapup_s,
+                servicelevel=cfg.service_level_s,
+                joinempty=cfg.joinempty,
+                leavewhenempty=cfg.leavewhenempty,
+            )
+        for qc in cfg.queues:
+            self.core.add_queue(
+                qc.name,
+                strategy=qc.strategy,
+                timeout=qc.timeout,
+                retry=qc.retry,
+                wrapuptime=qc.wrapuptime,
+                servicelevel=qc.servicelevel,
+                weight=qc.weight,
+                maxlen=qc.maxlen,
+                joinempty=qc.joinempty,
+                leavewhenempty=qc.leavewhenempty,
+                ringinuse=qc.ringinuse,
+                autofill=qc.autofill,
+            )
+        if cfg.queue in self.core.queues:
+            for i in range(cfg.seats):
+                ext = cfg.first_seat + i
+                self.core.add_member(
+                    cfg.queue,
+                    f"Local/{ext}@agents/n",
+                    name=f"Agent {ext}",
+                    state_interface=f"Local/{ext}@agents",
+                    membership="static",
+                    event=False,
+                )
+        for mc in cfg.members:
+            res = self.core.add_member(
+                mc.queue,
+                mc.interface,
+                name=mc.name,
+                state_interface=mc.state_interface,
+                penalty=mc.penalty,
+                paused=mc.paused,
+                wrapuptime=mc.wrapuptime,
                 membership="static",
                 event=False,
             )
+            if res != 0:
+                raise ValueError(f"member {mc.interface} of queue {mc.queue!r}: error {res}")
         self.server = AmiServer(
             self.core,
             self.clock,

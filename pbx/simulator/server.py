@@ -99,6 +99,7 @@ class AmiSession(asyncio.Protocol):
         self.authenticated = False
         self.events: frozenset[str] | None = frozenset()  # no events before login
         self.closing = False
+        self._variables: list[str] = []
 
     # -- asyncio.Protocol ----------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -171,6 +172,12 @@ class AmiSession(asyncio.Protocol):
     # -- actions -------------------------------------------------------------------------
     def handle(self, frame: Frame) -> None:
         h = {k.lower(): (v[0] if isinstance(v, list) else v) for k, v in frame.headers.items()}
+        self._variables = [
+            x
+            for k, v in frame.headers.items()
+            if k.lower() == "variable"
+            for x in (v if isinstance(v, list) else [v])
+        ]
         action = h.get("action", "").strip()
         aid = h.get("actionid")
         if not action:
@@ -338,6 +345,140 @@ class AmiSession(asyncio.Protocol):
                 aid,
                 "Interface paused successfully" if paused else "Interface unpaused successfully",
             )
+
+    # -- channels and the dialplan ---------------------------------------------------------
+    def _do_coreshowchannels(self, h: dict[str, str], aid: str | None) -> None:
+        items = self.server.core.core_show_channels()
+        self.send(self._response("Success", aid, EventList="start", Message="Channels will follow"))
+        for item in items:
+            out = {"Event": item.pop("Event")}
+            if aid:
+                out["ActionID"] = aid
+            out.update(item)
+            self.send(out)
+        done = {"Event": "CoreShowChannelsComplete"}
+        if aid:
+            done["ActionID"] = aid
+        done["EventList"] = "Complete"
+        done["ListItems"] = str(len(items))
+        self.send(done)
+
+    def _do_getvar(self, h: dict[str, str], aid: str | None) -> None:
+        var = h.get("variable", "")
+        if not var:
+            self._send_error(aid, "No variable specified")
+            return
+        value = self.server.core.getvar(var, h.get("channel") or None)
+        if value is None:
+            self._send_error(aid, "No such channel")
+            return
+        self.send(self._response("Success", aid, Variable=var, Value=value))
+
+    def _do_setvar(self, h: dict[str, str], aid: str | None) -> None:
+        var = h.get("variable", "")
+        if not var:
+            self._send_error(aid, "No variable specified")
+            return
+        if not self.server.core.setvar(var, h.get("value", ""), h.get("channel") or None):
+            self._send_error(aid, "No such channel")
+            return
+        self._send_ack(aid, "Variable Set")
+
+    def _do_hangup(self, h: dict[str, str], aid: str | None) -> None:
+        channel = h.get("channel", "")
+        if not channel:
+            self._send_error(aid, "No channel specified")
+            return
+        try:
+            cause = int(h.get("cause", "0") or 0)
+        except ValueError:
+            cause = 0
+        if not self.server.core.hangup_channel(channel, cause):
+            self._send_error(aid, "No such channel")
+            return
+        self._send_ack(aid, "Channel Hungup")
+
+    def _do_redirect(self, h: dict[str, str], aid: str | None) -> None:
+        channel = h.get("channel", "")
+        if not channel:
+            self._send_error(aid, "Channel not specified")
+            return
+        try:
+            prio = int(h.get("priority", "1") or 1)
+        except ValueError:
+            self._send_error(aid, f"Invalid priority '{h.get('priority')}'")
+            return
+        err = self.server.core.redirect(channel, h.get("context", ""), h.get("exten", ""), prio)
+        if err:
+            self._send_error(aid, err)
+        else:
+            self._send_ack(aid, "Redirect successful")
+
+    def _do_originate(self, frame_h: dict[str, str], aid: str | None) -> None:
+        core = self.server.core
+        channel = frame_h.get("channel", "")
+        if not channel:
+            self._send_error(aid, "Channel not specified")
+            return
+        context, exten = frame_h.get("context", ""), frame_h.get("exten", "")
+        app = frame_h.get("application", "")
+        if not app and not core.extension_exists(context, exten):
+            self._send_error(aid, "Extension does not exist.")
+            return
+        variables: dict[str, str] = {}
+        for item in self._variables:
+            for part in item.split(","):
+                if "=" in part:
+                    k, v = part.split("=", 1)
+                    variables[k.strip()] = v
+        is_async = ast_true(frame_h.get("async", ""))
+        result: dict[str, dict[str, str]] = {}
+
+        def on_response(resp: dict[str, str]) -> None:
+            result["r"] = resp
+            if not is_async:
+                return
+            ev = {"Event": "OriginateResponse", "Privilege": "call,all"}
+            ev["Timestamp"] = f"{self.server.clock.now():.6f}"
+            if aid:
+                ev["ActionID"] = aid
+            ev.update(resp)
+            core.emit(ev)
+
+        if is_async:
+            self._send_ack(aid, "Originate successfully queued")
+        core.originate(
+            channel,
+            context=context,
+            exten=exten,
+            application=app,
+            data=frame_h.get("data", ""),
+            callerid=frame_h.get("callerid", ""),
+            variables=variables,
+            on_response=on_response,
+        )
+        if not is_async:
+            if result.get("r", {}).get("Response") == "Success":
+                self._send_ack(aid, "Originate successfully queued")
+            else:
+                self._send_error(aid, "Originate failed")
+
+    def _do_command(self, h: dict[str, str], aid: str | None) -> None:
+        command = h.get("command", "").strip()
+        lines = self.server.core.cli(command)
+        if lines is None:
+            words = command.split()
+            self.send(
+                self._response(
+                    "Error",
+                    aid,
+                    Message="Command output follows",
+                    Output=f"No such command '{command}' (type 'core show help "
+                    f"{' '.join(words[:2])}' for other possible commands)",
+                )
+            )
+            return
+        self.send(self._response("Success", aid, Message="Command output follows", Output=lines))
 
 
 def _actionid(frame: Frame) -> str | None:

@@ -170,11 +170,17 @@ async def test_every_event_has_the_trace_header_order():
             sim2.stats["finished"] == 1 and any(e["Event"] == "QueueMemberRemoved" for e in events2)
         )
     )
+    from tests.traces import trace_header_orders
+
+    more = trace_header_orders("pause", "ringall", "basic")
     seen = set()
     for e in events + events2:
-        assert list(e) == TRACE_KEYS[e["Event"]], e["Event"]
+        # the original list, or another order the same event type has in the traces
+        # (DialBegin/DialEnd of the Originate leg have no caller channel headers)
+        ok = list(e) == TRACE_KEYS.get(e["Event"]) or tuple(e) in more.get(e["Event"], ())
+        assert ok, (e["Event"], list(e))
         seen.add(e["Event"])
-    assert seen == set(TRACE_KEYS)
+    assert seen >= set(TRACE_KEYS)
     await sim.stop()
     await sim2.stop()
 

@@ -1,0 +1,182 @@
+"""Queue configuration of the embedded PBX: several queues, members with penalties (skills),
+and a loader for a ``queues.conf`` in Asterisk's format (``[general]`` skipped, ``member =``
+lines read, template sections ``[name](!)`` and ``[name](template)`` applied).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["MemberConfig", "QueueConfig", "city_centre", "load_queues_conf"]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueConfig:
+    """One queue's settings, named as in queues.conf (times in seconds)."""
+
+    name: str
+    strategy: str = "rrmemory"
+    timeout: float = 15.0  # ring one member at most this long
+    retry: float = 1.0
+    wrapuptime: float = 0.0
+    joinempty: str = "yes"
+    leavewhenempty: str = "no"
+    maxlen: int = 0
+    servicelevel: int = 20
+    weight: int = 0
+    ringinuse: bool = False
+    autofill: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class MemberConfig:
+    """A static member of one queue (a seat can be in several queues: skills)."""
+
+    queue: str
+    interface: str  # e.g. Local/8001@agents/n
+    name: str = ""
+    state_interface: str = ""
+    penalty: int = 0
+    paused: bool = False
+    wrapuptime: int = 0
+
+    @classmethod
+    def seat(cls, queue: str, ext: int, penalty: int = 0) -> MemberConfig:
+        return cls(queue, f"Local/{ext}@agents/n", f"Agent {ext}", f"Local/{ext}@agents", penalty)
+
+
+_TRUE = {"yes", "true", "y", "t", "1", "on"}
+_QUEUE_KEYS = {
+    "strategy": str,
+    "timeout": float,
+    "retry": float,
+    "wrapuptime": float,
+    "joinempty": str,
+    "leavewhenempty": str,
+    "maxlen": int,
+    "servicelevel": int,
+    "weight": int,
+    "ringinuse": lambda v: v.strip().lower() in _TRUE,
+    "autofill": lambda v: v.strip().lower() in _TRUE,
+}
+
+
+def load_queues_conf(
+    source: str | Path, *, text: str | None = None
+) -> tuple[tuple[QueueConfig, ...], tuple[MemberConfig, ...]]:
+    """Parse a queues.conf: the queues (known keys only; others ignored) and their members.
+
+    ``member => interface[,penalty[,membername[,state_interface[,ringinuse[,wrapuptime]]]]]``
+    as app_queue reads it. Raises ValueError naming the file and line for a bad value.
+    """
+    path = Path(source)
+    body = text if text is not None else path.read_text(encoding="utf-8")
+    sections: dict[str, dict[str, str]] = {}
+    members: dict[str, list[tuple[int, str]]] = {}
+    templates: dict[str, dict[str, str]] = {}
+    cur: str | None = None
+    for lineno, raw in enumerate(body.splitlines(), 1):
+        line = raw.split(";", 1)[0].strip()
+        if not line:
+            continue
+        m = re.match(r"^\[([^\]]+)\]\s*(?:\(([^)]*)\))?$", line)
+        if m:
+            cur = m.group(1).strip()
+            opts = [o.strip() for o in (m.group(2) or "").split(",") if o.strip()]
+            values: dict[str, str] = {}
+            for o in opts:
+                if o != "!" and o in templates:
+                    values.update(templates[o])
+            if "!" in opts:
+                templates[cur] = values
+                cur = "!" + cur
+            elif cur != "general":
+                sections[cur] = values
+                members[cur] = []
+            continue
+        if cur is None or cur == "general":
+            continue
+        kv = re.match(r"^([\w-]+)\s*=>?\s*(.*)$", line)
+        if not kv:
+            raise ValueError(f"{path}:{lineno}: cannot read {raw.strip()!r}")
+        key, value = kv.group(1).lower(), kv.group(2).strip()
+        if cur.startswith("!"):
+            templates[cur[1:]][key] = value
+        elif key == "member":
+            members[cur].append((lineno, value))
+        else:
+            sections[cur][key] = value
+    queues = []
+    for name, values in sections.items():
+        kw = {}
+        for key, conv in _QUEUE_KEYS.items():
+            if key in values:
+                try:
+                    kw[key] = conv(values[key])
+                except ValueError:
+                    msg = f"{path}: [{name}] {key} = {values[key]!r} is not valid"
+                    raise ValueError(msg) from None
+        queues.append(QueueConfig(name, **kw))
+    mems = []
+    for qname, lines in members.items():
+        for lineno, value in lines:
+            parts = [p.strip() for p in value.split(",")]
+            try:
+                pen = int(parts[1]) if len(parts) > 1 and parts[1] else 0
+                wrap = int(parts[5]) if len(parts) > 5 and parts[5] else 0
+            except ValueError:
+                raise ValueError(f"{path}:{lineno}: bad member line {value!r}") from None
+            mems.append(
+                MemberConfig(
+                    qname,
+                    parts[0],
+                    parts[2] if len(parts) > 2 else "",
+                    parts[3] if len(parts) > 3 else "",
+                    pen,
+                    False,
+                    wrap,
+                )
+            )
+    return tuple(queues), tuple(mems)
+
+
+DISTRICTS = ("d1", "d2", "d3", "d4", "d5", "d6", "d7")
+
+
+def city_centre(
+    seats: int = 1000,
+    *,
+    centre: str = "hotline",
+    districts: Iterable[str] = DISTRICTS,
+    centre_share: float = 0.3,
+    wrapuptime: float = 10.0,
+    first_seat: int = 10001,
+) -> tuple[tuple[QueueConfig, ...], tuple[MemberConfig, ...]]:
+    """The "1 + 7" platform: a centre queue plus district queues, ``seats`` seats in all.
+
+    Each district's seats are members of their own queue (penalty 0) and of the centre queue
+    (penalty 1: overflow); the centre's own seats (``centre_share``) answer only the centre.
+    """
+    districts = tuple(districts)
+    queues = [QueueConfig(centre, wrapuptime=wrapuptime)] + [
+        QueueConfig(d, wrapuptime=wrapuptime) for d in districts
+    ]
+    n_centre = int(seats * centre_share)
+    per = (seats - n_centre) // max(1, len(districts))
+    mems: list[MemberConfig] = []
+    ext = first_seat
+    for _ in range(n_centre):
+        mems.append(MemberConfig.seat(centre, ext))
+        ext += 1
+    for d in districts:
+        for _ in range(per):
+            mems.append(MemberConfig.seat(d, ext))
+            mems.append(MemberConfig.seat(centre, ext, penalty=1))
+            ext += 1
+    while ext < first_seat + seats:  # the remainder joins the centre
+        mems.append(MemberConfig.seat(centre, ext))
+        ext += 1
+    return tuple(queues), tuple(mems)
