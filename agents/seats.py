@@ -42,6 +42,7 @@ class Seat:
     ringing_for: str | None = None
     wrapup_until: float = 0.0
     calls_taken: int = 0
+    state_interface: str = ""
 
     def state(self, now: float) -> str:
         if self.call is not None:
@@ -60,13 +61,15 @@ class Seat:
 class SeatBoard:
     """Every logged-in seat, keyed by interface."""
 
-    __slots__ = ("_ringing", "seats", "wrapup_s")
+    __slots__ = ("_on_call", "_ringing", "seats", "wrapup_s")
 
     def __init__(self, wrapup_s: Mapping[str, float] | float = 0.0) -> None:
         #: Wrap-up seconds by queue (a float applies to every queue).
         self.wrapup_s = wrapup_s
         self.seats: dict[str, Seat] = {}
         self._ringing: dict[str, set[str]] = {}
+        #: Call uniqueid -> the interface of the seat on it (a call is on one seat at most).
+        self._on_call: dict[str, str] = {}
 
     def _wrapup(self, queue: str) -> float:
         w = self.wrapup_s
@@ -88,6 +91,8 @@ class SeatBoard:
         seat = self._seat(m.interface, m.member_name)
         seat.queues.add(m.queue)
         seat.device_status = m.status
+        if m.state_interface:
+            seat.state_interface = m.state_interface
         if m.paused:
             seat.paused_in.add(m.queue)
             seat.paused_reason = m.paused_reason
@@ -102,6 +107,66 @@ class SeatBoard:
             if seat is not None and seat.ringing_for == uniqueid:
                 seat.ringing_for = None
 
+    def _unring(self, seat: Seat) -> None:
+        """The seat stops ringing; its entry in ``_ringing`` goes, and an emptied one too, so
+        that ended calls leave no trace (bounded memory over a day)."""
+        uid = seat.ringing_for
+        if uid is None:
+            return
+        seat.ringing_for = None
+        rung = self._ringing.get(uid)
+        if rung is not None:
+            rung.discard(seat.interface)
+            if not rung:
+                del self._ringing[uid]
+
+    def reconcile(self, members: list[ev.MemberStatus], calls: Mapping[str, object]) -> None:
+        """After a resync: the seats are exactly the members ``QueueStatus`` listed; a seat's
+        call is one of ``calls`` (uniqueid -> a call with ``interface``), else none; nobody is
+        ringing (rings are short and Asterisk does not list them)."""
+        listed: dict[str, set[str]] = {}
+        for m in members:
+            listed.setdefault(m.interface, set()).add(m.queue)
+        for interface in list(self.seats):
+            if interface not in listed:
+                del self.seats[interface]
+        for m in members:
+            self._member(m)
+        for interface, queues in listed.items():
+            seat = self.seats[interface]
+            seat.queues &= queues
+            seat.paused_in &= queues
+        self._ringing.clear()
+        on_call: dict[str, str] = {}
+        for uid, call in calls.items():
+            iface = getattr(call, "interface", None)
+            if iface:
+                on_call[iface] = uid
+        self._on_call.clear()
+        for seat in self.seats.values():
+            seat.ringing_for = None
+            seat.call = on_call.get(seat.interface)
+            if seat.call is not None:
+                self._on_call[seat.call] = seat.interface
+
+    def clear_call(self, interface: str) -> None:
+        """The seat's call is over (it ended while we were away)."""
+        seat = self.seats.get(interface)
+        if seat is not None and seat.call is not None:
+            self._on_call.pop(seat.call, None)
+            seat.call = None
+
+    def member_of(self) -> dict[str, str]:
+        """Device (``StateInterface``, and the interface itself) -> member interface."""
+        out: dict[str, str] = {}
+        for seat in self.seats.values():
+            out[seat.interface] = seat.interface
+            base = seat.interface.removesuffix("/n")
+            out.setdefault(base, seat.interface)
+            if seat.state_interface:
+                out[seat.state_interface] = seat.interface
+        return out
+
     def apply(self, event: ev.DomainEvent) -> None:
         match event:
             case ev.MemberStatus():
@@ -114,31 +179,47 @@ class SeatBoard:
                     seat.queues.discard(event.queue)
                     seat.paused_in.discard(event.queue)
                     if not seat.queues:
+                        self._unring(seat)
+                        if seat.call is not None:
+                            self._on_call.pop(seat.call, None)
                         del self.seats[seat.interface]
             case ev.AgentCalled():
                 seat = self.seats.get(event.interface)
                 if seat is not None and seat.call is None:
+                    self._unring(seat)
                     seat.ringing_for = event.uniqueid
                     self._ringing.setdefault(event.uniqueid, set()).add(seat.interface)
             case ev.AgentRingNoAnswer():
                 seat = self.seats.get(event.interface)
                 if seat is not None and seat.ringing_for == event.uniqueid:
-                    seat.ringing_for = None
-                    self._ringing.get(event.uniqueid, set()).discard(seat.interface)
+                    self._unring(seat)
             case ev.AgentConnected():
                 self._stop_ringing(event.uniqueid)
                 seat = self.seats.get(event.interface)
                 if seat is not None:
-                    seat.call = event.uniqueid
+                    uid = event.uniqueid
+                    other = self._on_call.get(uid)
+                    if other is not None and other != seat.interface:
+                        prev = self.seats.get(other)
+                        if prev is not None and prev.call == uid:
+                            prev.call = None
+                    if seat.call is not None:
+                        self._on_call.pop(seat.call, None)
+                    seat.call = uid
+                    self._on_call[uid] = seat.interface
             case ev.AgentCompleted():
                 seat = self.seats.get(event.interface)
                 if seat is not None:
                     if seat.call is not None and event.uniqueid in ("", seat.call):
+                        self._on_call.pop(seat.call, None)
                         seat.call = None
                         seat.calls_taken += 1
                     seat.wrapup_until = event.at + self._wrapup(event.queue)
             case ev.CallerAbandoned():
                 self._stop_ringing(event.uniqueid)
+            case ev.ChannelHungUp():
+                if event.uniqueid in self._ringing:
+                    self._stop_ringing(event.uniqueid)
             case _:
                 pass
 

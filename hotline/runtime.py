@@ -5,11 +5,13 @@ them in reverse. ``hotline serve`` and ``hotline simulate`` both run on it.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -21,11 +23,19 @@ from metrics.collector import LinkMetrics, make_registry
 from pbx.ami import AmiLink
 from pbx.simulator import Simulator, SimulatorConfig
 from tickets.db import make_engine, session_factory, upgrade
+from tickets.spool import Spool
 from tickets.writer import TicketWriter
 
 __all__ = ["Runtime", "SimulationShape"]
 
 log = logging.getLogger(__name__)
+
+
+def spool_dir_for(base: Path, database_url: str) -> Path:
+    """The spool of one database: ``<base>/<12 hex of the URL's hash>``, so that tickets
+    spooled for one database are never written into another."""
+    digest = hashlib.sha256(database_url.encode("utf-8")).hexdigest()[:12]
+    return Path(base) / digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +72,7 @@ class Runtime:
         self.engine: AsyncEngine | None = None
         self.sessions: async_sessionmaker[AsyncSession] | None = None
         self.writer: TicketWriter | None = None
+        self.spool: Spool | None = None
         self.link: AmiLink | None = None
         self.synced = asyncio.Event()
         self.db_ok = False
@@ -69,9 +80,15 @@ class Runtime:
             resolve_share=settings.instant_resolution_share, seed=settings.operator_seed
         )
         self.controller = Controller(
-            operator=operator, on_ticket=self._submit, wrapup_s=self._wrapup()
+            operator=operator,
+            on_ticket=self._submit,
+            wrapup_s=self._wrapup(),
+            on_anomaly=self._rejected,
         )
         self.now: Callable[[], float] = time.time
+        #: Gets every byte read from the AMI socket, when set before :meth:`start` (replay
+        #: captures).
+        self.record_raw: Callable[[bytes], None] | None = None
         self.registry, self.link_metrics = make_registry(self.controller, lambda: self.now())
         self._logins = 0
 
@@ -94,11 +111,13 @@ class Runtime:
         self.sessions = session_factory(self.engine)
         self.db_ok = True
         m.db_up.set(1)
+        self.spool = Spool(spool_dir_for(s.spool_dir, self.database_url))
         self.writer = TicketWriter(
             self.sessions,
             on_written=m.tickets_written.inc,
             on_error=m.ticket_write_errors.inc,
             on_db_up=self._db_up,
+            spool=self.spool,
         )
         self.writer.start()
         target = s.ami
@@ -127,36 +146,46 @@ class Runtime:
             username=username,
             secret=secret,
             on_event=self.controller.handle,
-            on_rejected=lambda reason: m.frames_rejected.labels(reason=reason).inc(),
-            on_ready=self._resync,
+            on_rejected=self._rejected,
+            on_snapshot=self.controller.reconcile,
+            on_resynced=self.controller.after_resync,
+            on_link=self._link_changed,
             now=lambda: self.now(),
             action_timeout=s.action_timeout_s,
+            ping_interval=s.ami_ping_interval_s,
+            backoff_base=s.ami_backoff_base_s,
+            backoff_cap=s.ami_backoff_cap_s,
+            record_raw=self.record_raw,
         )
         await self.link.connect()
-        await asyncio.wait_for(self.synced.wait(), s.action_timeout_s * 2)
+        self.synced.set()
+
+    def _rejected(self, reason: str) -> None:
+        self.link_metrics.frames_rejected.labels(reason=reason).inc()
+
+    def _link_changed(self, up: bool) -> None:
+        m = self.link_metrics
+        m.ami_connected.set(1 if up else 0)
+        if up:
+            self._logins += 1
+            if self._logins > 1:
+                m.ami_reconnects.inc()
+            log.info(
+                "AMI link up and state synced from Asterisk: %d seats, %d waiting",
+                len(self.controller.seats.seats),
+                sum(len(q) for q in self.controller.calls.waiting.values()),
+            )
+        else:
+            log.warning("AMI link down: /readyz answers 503 until it is back and resynced")
 
     def _db_up(self, up: bool) -> None:
         self.db_ok = up
         self.link_metrics.db_up.set(1 if up else 0)
 
-    async def _resync(self) -> None:
-        assert self.link is not None
-        self._logins += 1
-        if self._logins > 1:
-            self.link_metrics.ami_reconnects.inc()
-        items = await self.link.queue_status()
-        new = self.controller.resync(items, self.now())
-        self.link_metrics.ami_connected.set(1)
-        log.info(
-            "state synced from Asterisk: %d seats, %d waiting callers newly seen",
-            len(self.controller.seats.seats),
-            new,
-        )
-        self.synced.set()
-
     @property
     def ami_connected(self) -> bool:
-        up = self.link is not None and self.link.connected
+        """Logged in and resynced (what ``/readyz`` asks)."""
+        up = self.link is not None and self.link.ready
         self.link_metrics.ami_connected.set(1 if up else 0)
         return up
 

@@ -1,42 +1,68 @@
-"""The AMI link: the one module that knows panoramisk.
+"""The AMI link: one logged-in manager connection that never loses track of Asterisk.
 
-panoramisk's ``Manager`` gives us the connection, the login, the keep-alive ``Ping`` and actions
-as futures. Its byte handling is replaced by our codec (``pbx.codec``): panoramisk 1.4 decodes
-each TCP read on its own (a Chinese caller name split across two reads loses bytes) and drops
-LF-only frames. Events that answer no pending action take a fast path straight to the typed
-translation (``pbx.events``); responses, and the list events of a pending action
-(``QueueStatus``...), go to panoramisk's action futures.
+The one module that knows how the controller talks to Asterisk's manager. panoramisk 1.4 (the
+DESIGN's choice) was measured wrong or unsafe in every part we used (README of the traces,
+"panoramisk 1.4"), so each part was replaced here, behind the same interface:
 
-Every action has a timeout and ends in a result or a typed error, never a hang:
+* **bytes** -> :class:`pbx.codec.AmiCodec` (frames are cut before decoding: a Chinese name
+  split across two reads arrives whole; LF-only and CR-only line ends are read);
+* **reconnect** -> capped exponential back-off with jitter (:func:`backoff_delay`; panoramisk
+  retries every 2 s for ever, in lock-step with every other client of a restarted Asterisk);
+* **response matching** -> :class:`ActionTracker`, a pure object: responses and list events
+  are matched to their action by ``ActionID`` however many events interleave; an event that
+  carries a pending action's ``ActionID`` (``OriginateResponse``) still reaches the event path
+  (panoramisk swallowed it); ``QueueAdd`` resolves on its response (panoramisk never resolved
+  it unless ``as_list=False``);
+* **actions queued while down** -> none: panoramisk replayed unanswered actions after the
+  next ``FullyBooted``, so a pause or a transfer could happen minutes late.
 
-* :class:`AmiNotConnected`: sent while the link is down. Actions fail fast; none is queued for
-  later (a pause or a transfer replayed minutes later would do harm).
+panoramisk is kept as a dependency for the benchmark's baseline (``bench``) only.
+
+Life of a connection: TCP connect, ``Login`` (``Events: on``), wait for ``FullyBooted`` (after
+an Asterisk restart it can come well after the login's answer, and ``QueueStatus`` answers
+nothing before it: README s15-16), then a **resync** (:meth:`AmiLink.resync`): ``QueueStatus``
+and ``CoreShowChannels`` are sent together; events that arrive after ``QueueStatus``'s answer
+began are held back, the :class:`~pbx.events.Snapshot` is handed to ``on_snapshot``, then the
+held events are delivered in order. Only then is the link *ready* (``/readyz``).
+
+Errors of actions (every action has a timeout and ends in a result or one of these, never a
+hang):
+
+* :class:`AmiNotConnected`: the link is down (or went down while the action waited). **Every
+  action fails fast while the link is down; none is queued for later**: a pause, a transfer or
+  a hang-up replayed minutes later would do harm, and the caller can retry when it knows the
+  state again (after the resync). ``Ping`` is no exception: it exists to test the link.
 * :class:`AmiActionError`: Asterisk answered ``Response: Error``; carries its ``Message``.
-* :class:`AmiTimeout`: no answer within the timeout.
+* :class:`AmiTimeout`: no answer within the timeout (its late answer is dropped and counted).
+* :class:`AmiAuthError`: the login was refused.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import random
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from panoramisk import Manager
-from panoramisk.ami_protocol import AMIProtocol
-from panoramisk.message import Message
-
 from pbx import events as ev
-from pbx.codec import AmiCodec, Banner, Frame, Rejected, encode_message
+from pbx.codec import DEFAULT_MAX_FRAME, AmiCodec, Banner, Frame, Rejected, encode_message
 
 __all__ = [
+    "ActionResult",
+    "ActionTracker",
     "AmiActionError",
     "AmiAuthError",
     "AmiError",
     "AmiLink",
     "AmiNotConnected",
     "AmiTimeout",
+    "Pending",
+    "backoff_delay",
 ]
 
 log = logging.getLogger(__name__)
@@ -47,8 +73,8 @@ class AmiError(Exception):
 
 
 class AmiNotConnected(AmiError):
-    def __init__(self, action: str) -> None:
-        super().__init__(f"AMI link is down: {action} not sent")
+    def __init__(self, action: str, why: str = "AMI link is down") -> None:
+        super().__init__(f"{why}: {action} not sent" if why else action)
         self.action = action
 
 
@@ -70,44 +96,223 @@ class AmiAuthError(AmiError):
         super().__init__(f"AMI login as {username!r} refused: {message}")
 
 
-class _CodecProtocol(AMIProtocol):
-    """panoramisk's protocol with our codec in place of its ``data_received``."""
+# -- back-off --------------------------------------------------------------------------------
+
+
+def backoff_delay(
+    attempt: int, *, base: float = 0.5, cap: float = 30.0, rng: random.Random | None = None
+) -> float:
+    """Seconds to wait before reconnect attempt ``attempt`` (0, 1, 2, ...).
+
+    Capped exponential with "equal jitter": half of ``min(cap, base * 2**attempt)`` fixed, the
+    other half random, so a restarted Asterisk is not hit by all its clients at once and the
+    wait still grows.
+
+    >>> [round(backoff_delay(n, rng=random.Random(0)), 2) for n in range(8)]
+    [0.46, 0.92, 1.84, 3.69, 7.38, 14.76, 27.67, 27.67]
+    """
+    ceiling = min(cap, base * (2 ** min(attempt, 32)))
+    r = (rng or random).random()
+    return ceiling / 2 + r * ceiling / 2
+
+
+# -- response matching ------------------------------------------------------------------------
+
+#: What :meth:`ActionTracker.feed` says about a frame.
+EVENT = 0  # an event for the event path (it may also have completed an action)
+CONSUMED = 1  # a response or list item of a pending action
+STRAY = 2  # a response no pending action waits for (late after a timeout, or unknown)
+
+
+@dataclass(slots=True, eq=False)
+class Pending:
+    """One action waiting for its answer. ``kind``: ``single`` (one response), ``list`` (a
+    response, list events, then ``...Complete``) or ``originate`` (a response, then the
+    ``OriginateResponse`` event)."""
+
+    action_id: str
+    name: str
+    kind: str
+    frames: list[Frame] = field(default_factory=list)
+    responded: bool = False
+    done: bool = False
+    #: Called with this pending when its response arrives (before its list items).
+    on_response: Callable[[Pending], None] | None = None
+
+    @property
+    def error(self) -> str | None:
+        """Asterisk's ``Message`` when the response was not a success, else ``None``."""
+        if not self.frames:
+            return None
+        first = self.frames[0]
+        if first.response in ("Success", "Follows", "Goodbye"):
+            return None
+        return first.get("Message", first.response or "no response")
+
+
+class ActionTracker:
+    """Matches responses and list events to pending actions by ``ActionID``. Pure: no I/O, no
+    futures; tested on its own (``tests/pbx/test_ami_tracker.py``).
+
+    >>> t = ActionTracker("x")
+    >>> p = t.add(t.next_id(), "Ping")
+    >>> t.feed(Frame({"Event": "Newexten", "Uniqueid": "1.1"}))
+    (0, None)
+    >>> status, done = t.feed(Frame({"Response": "Success", "ActionID": p.action_id}))
+    >>> status == CONSUMED and done is p and p.done
+    True
+    """
+
+    __slots__ = ("_expired", "_expired_order", "_pending", "_prefix", "_seq")
+
+    def __init__(self, prefix: str = "hl") -> None:
+        self._prefix = prefix
+        self._seq = 0
+        self._pending: dict[str, Pending] = {}
+        self._expired: set[str] = set()
+        self._expired_order: deque[str] = deque()
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def next_id(self) -> str:
+        self._seq += 1
+        return f"{self._prefix}-{self._seq}"
+
+    def add(self, action_id: str, name: str, kind: str = "single") -> Pending:
+        if kind not in ("single", "list", "originate"):
+            raise ValueError(f"kind must be single, list or originate, not {kind!r}")
+        if action_id in self._pending:
+            raise ValueError(f"ActionID {action_id!r} is already pending")
+        p = self._pending[action_id] = Pending(action_id, name, kind)
+        return p
+
+    def discard(self, action_id: str) -> None:
+        """Forget an action (its timeout ran out); a late answer will count as stray."""
+        if self._pending.pop(action_id, None) is not None:
+            self._expired.add(action_id)
+            self._expired_order.append(action_id)
+            if len(self._expired_order) > 1024:
+                self._expired.discard(self._expired_order.popleft())
+
+    def was_expired(self, action_id: str | None) -> bool:
+        return action_id is not None and action_id in self._expired
+
+    def fail_all(self) -> list[Pending]:
+        """The link went down: every pending action is over (the caller fails them)."""
+        out = list(self._pending.values())
+        self._pending.clear()
+        return out
+
+    def _finish(self, p: Pending) -> Pending:
+        p.done = True
+        self._pending.pop(p.action_id, None)
+        return p
+
+    def feed(self, frame: Frame) -> tuple[int, Pending | None]:
+        """Classify one frame; returns ``(EVENT|CONSUMED|STRAY, the action it completed)``."""
+        h = frame.headers
+        aid = h.get("ActionID")
+        p = self._pending.get(aid) if isinstance(aid, str) else None
+        # OriginateResponse is an event with a "Response" header.
+        is_response = "Response" in h and "Event" not in h
+        if p is None:
+            if is_response:
+                return STRAY, None
+            return EVENT, None
+        if is_response:
+            if p.responded:  # a second response for one ActionID: Asterisk never does that
+                return STRAY, None
+            p.responded = True
+            p.frames.append(frame)
+            if p.on_response is not None:
+                p.on_response(p)
+            if p.error is not None or p.kind == "single":
+                return CONSUMED, self._finish(p)
+            if p.kind == "list":
+                starts = h.get("EventList") == "start" or "will follow" in frame.get("Message")
+                return CONSUMED, (None if starts else self._finish(p))
+            return CONSUMED, None  # originate: wait for OriginateResponse
+        # An event carrying this ActionID.
+        if p.kind == "list" and p.responded:
+            p.frames.append(frame)
+            name = frame.event or ""
+            if h.get("EventList") == "Complete" or name.endswith("Complete"):
+                return CONSUMED, self._finish(p)
+            return CONSUMED, None
+        if p.kind == "originate" and frame.event == "OriginateResponse":
+            p.frames.append(frame)
+            return EVENT, self._finish(p)
+        return EVENT, None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """A successful action's answer: the response and, for list actions, the list items (the
+    closing ``...Complete`` event excluded), or for an ``Originate`` that waited, its
+    ``OriginateResponse``."""
+
+    response: Frame
+    items: tuple[Frame, ...] = ()
+
+    def get(self, name: str, default: str = "") -> str:
+        return self.response.get(name, default)
+
+
+# -- the connection ---------------------------------------------------------------------------
+
+
+class _Protocol(asyncio.Protocol):
+    """Bytes in, frames out, on the event loop; everything else is the link's."""
+
+    __slots__ = ("_codec", "_feed", "_link", "_record", "closed", "transport")
+
+    def __init__(self, link: AmiLink, max_frame: int) -> None:
+        self._link = link
+        self._codec = AmiCodec("client", max_frame=max_frame)
+        self._feed = self._codec.feed
+        self._record = link.record_raw
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        self._codec = AmiCodec("client")
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        self._codec.feed(data)
-        if self.factory is None:
-            # The banner can arrive before panoramisk's Manager has adopted this protocol;
-            # its frames wait in the codec until the next read (the Login's answer).
-            return
-        link: AmiLink = self.factory.link
-        responses = self.responses
-        for item in self._codec.frames():
-            if type(item) is Frame:
-                h = item.headers
-                if "Event" in h and h.get("ActionID") not in responses:
-                    link._event_frame(item)
-                    continue
-                message = Message(h)
-                if "Event" in h and h["Event"] == "Shutdown":
-                    link._event_frame(item)
-                self.handle_message(message)
-            elif type(item) is Banner:
-                self.version = item.version
-            else:
-                link._rejected(item)  # type: ignore[arg-type]
+        if self._record is not None:
+            self._record(data)
+        self._feed(data)
+        self._link._frames(self, self._codec.frames())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._link._connection_lost(self, exc)
+
+    def write(self, data: bytes) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.write(data)
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
 
 
 class AmiLink:
-    """A logged-in AMI connection that turns Asterisk's events into domain events.
+    """A logged-in AMI connection that turns Asterisk's events into domain events, and keeps
+    itself logged in.
 
-    ``on_event`` gets every translated :mod:`pbx.events` event, in wire order.
-    ``on_rejected(reason)`` is told of every frame that could not be used (for a counter).
-    ``on_ready`` runs (as a task) after every (re)login once Asterisk is fully booted: the place
-    to resync state.
+    * ``on_event`` gets every translated :mod:`pbx.events` event, in wire order.
+    * ``on_rejected(reason)`` is told of every frame that could not be used (a counter).
+    * ``on_snapshot(snapshot)`` gets the state Asterisk reports after every (re)login (the
+      place to reconcile); ``on_resynced()`` is called once the events held back meanwhile
+      are delivered; ``on_ready()`` (a coroutine function) runs after that.
+    * ``on_link(up)`` is told when the link goes up (logged in and resynced) and down.
+
+    After :meth:`connect` succeeded once, a lost connection is retried for ever with
+    :func:`backoff_delay` until :meth:`close`; a keep-alive ``Ping`` every ``ping_interval``
+    seconds that gets no answer within the action timeout drops the connection (a stalled
+    Asterisk looks like a live socket).
     """
 
     def __init__(
@@ -119,118 +324,300 @@ class AmiLink:
         secret: str,
         on_event: Callable[[ev.DomainEvent], None],
         on_rejected: Callable[[str], None] = lambda reason: None,
+        on_snapshot: Callable[[ev.Snapshot], None] | None = None,
         on_ready: Callable[[], Any] | None = None,
+        on_resynced: Callable[[], Any] | None = None,
+        on_link: Callable[[bool], None] = lambda up: None,
         now: Callable[[], float] = time.time,
         action_timeout: float = 5.0,
-        ping_interval: int = 10,
+        ping_interval: float = 10.0,
+        boot_timeout: float = 60.0,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        rng: random.Random | None = None,
+        max_frame: int = DEFAULT_MAX_FRAME,
+        record_raw: Callable[[bytes], None] | None = None,
     ) -> None:
+        self.host, self.port = host, port
         self.username = username
+        self._secret = secret
         self._on_event = on_event
         self._on_rejected_cb = on_rejected
+        self._on_snapshot = on_snapshot
         self._on_ready = on_ready
+        self._on_resynced = on_resynced
+        self._on_link = on_link
         self._now = now
         self.action_timeout = action_timeout
+        self.ping_interval = ping_interval
+        self.boot_timeout = boot_timeout
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self._rng = rng or random.Random()
+        self._max_frame = max_frame
+        self.record_raw = record_raw
+        self.tracker = ActionTracker()
+        self._futures: dict[str, asyncio.Future[Pending]] = {}
+        self._proto: _Protocol | None = None
         self._logged_in = False
+        self._ready = False
         self._closing = False
-        self._login_result: asyncio.Future[bool] | None = None
-        self._ready_task: asyncio.Task[Any] | None = None
-        self._login_event = asyncio.Event()
+        self._booted: asyncio.Event | None = None
+        self._lost: asyncio.Event | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._pinger: asyncio.Task[None] | None = None
+        self._hold: list[ev.DomainEvent] | None = None
         self._rejected_logged: set[str] = set()
+        self._uptime: tuple[int, float] | None = None  # (Uptime, our time) at the last boot
+        self._restart_hint = False
+        self._logins = 0
+        #: Event frames received (list items of actions not included).
         self.events_received = 0
-        self.manager = Manager(
-            host=host,
-            port=port,
-            username=username,
-            secret=secret,
-            events="on",
-            encoding="utf8",
-            ping_delay=ping_interval,
-            ping_interval=ping_interval,
-            protocol_factory=_CodecProtocol,
-            on_login=self._logged_in_cb,
-            on_disconnect=self._disconnected_cb,
-            log=log,
-        )
-        self.manager.link = self
+        #: Successful logins after the first.
+        self.reconnects = 0
+        self.last_uptime: int | None = None
 
-    # -- connection -----------------------------------------------------------------------
+    # -- state ----------------------------------------------------------------------------
     @property
     def connected(self) -> bool:
-        proto = self.manager.protocol
-        return self._logged_in and proto is not None and not proto.closed
+        """Logged in on an open socket (actions can be sent)."""
+        p = self._proto
+        return self._logged_in and p is not None and not p.closed
 
+    @property
+    def ready(self) -> bool:
+        """Connected and resynced: the live state reflects Asterisk."""
+        return self._ready and self.connected
+
+    # -- connecting -----------------------------------------------------------------------
     async def connect(self, timeout: float = 10.0) -> None:
-        """Connect and log in; raise :class:`AmiAuthError` if the secret is refused and
-        ``OSError``/:class:`AmiTimeout` if Asterisk cannot be reached."""
+        """Connect, log in and resync once; raise :class:`AmiAuthError` if the secret is refused
+        and ``OSError``/:class:`AmiTimeout` if Asterisk cannot be reached. From then on the link
+        reconnects by itself until :meth:`close`."""
+        self._closing = False
+        await self._connect_once(timeout)
+        self._supervisor = asyncio.create_task(self._supervise(), name="ami-supervisor")
+
+    async def _connect_once(self, timeout: float) -> None:
         loop = asyncio.get_running_loop()
-        self.manager.loop = loop
-        self._login_result = loop.create_future()
-        task = self.manager.connect()
+        self._booted = asyncio.Event()
+        self._lost = asyncio.Event()
         try:
-            await asyncio.wait_for(asyncio.shield(task), timeout)
-            transport_ok = task.exception() is None
-            if not transport_ok:
-                raise task.exception()  # type: ignore[misc]
-            auth = self.manager.authenticated_future
-            if auth is None:
-                raise AmiError("panoramisk sent no Login")
-            resp = await asyncio.wait_for(asyncio.shield(auth), timeout)
+            _, proto = await asyncio.wait_for(
+                loop.create_connection(
+                    lambda: _Protocol(self, self._max_frame), self.host, self.port
+                ),
+                timeout,
+            )
         except TimeoutError:
-            self.manager.close()
-            raise AmiTimeout("Login", timeout) from None
-        if not resp.success:
-            self._closing = True
-            self.manager.close()
-            raise AmiAuthError(self.username, str(resp.get("Message", "refused")))
-        await asyncio.wait_for(asyncio.shield(self._login_result), timeout)
+            raise AmiTimeout("connect", timeout) from None
+        self._proto = proto
+        try:
+            login = {
+                "Action": "Login",
+                "Username": self.username,
+                "Secret": self._secret,
+                "Events": "on",
+            }
+            try:
+                await self._send(login, "single", timeout, need_login=False)
+            except AmiActionError as e:
+                raise AmiAuthError(self.username, e.message) from None
+            self._logged_in = True
+            self._logins += 1
+            if self._logins > 1:
+                self.reconnects += 1
+            log.info("AMI logged in as %s", self.username)
+            try:
+                await asyncio.wait_for(self._booted.wait(), self.boot_timeout)
+            except TimeoutError:
+                log.warning(
+                    "no FullyBooted within %g s of login; resyncing anyway", self.boot_timeout
+                )
+            await self.resync()
+        except BaseException:
+            self._logged_in = False
+            proto.abort()
+            raise
+        self._ready = True
+        self._on_link(True)
+        if self._on_ready is not None:
+            try:
+                await self._on_ready()
+            except Exception:
+                log.exception("on_ready after login failed")
+        self._pinger = asyncio.create_task(self._keepalive(proto), name="ami-ping")
 
-    def _logged_in_cb(self, manager: Manager) -> None:
-        self._logged_in = True
-        self._login_event.set()
-        log.info("AMI logged in as %s", self.username)
-        if self._login_result is not None and not self._login_result.done():
-            self._login_result.set_result(True)
+    async def _supervise(self) -> None:
+        """Wait for the connection to drop; reconnect with back-off, for ever."""
+        attempt = 0
+        while not self._closing:
+            assert self._lost is not None
+            await self._lost.wait()
+            if self._closing:
+                return
+            while not self._closing:
+                delay = backoff_delay(
+                    attempt, base=self.backoff_base, cap=self.backoff_cap, rng=self._rng
+                )
+                attempt += 1
+                log.info("AMI reconnect attempt %d in %.2f s", attempt, delay)
+                await asyncio.sleep(delay)
+                if self._closing:
+                    return
+                try:
+                    await self._connect_once(max(self.action_timeout, 2.0))
+                except asyncio.CancelledError:
+                    raise
+                except (OSError, AmiError) as e:
+                    log.warning("AMI reconnect failed: %s", e)
+                    continue
+                except Exception:
+                    log.exception("AMI reconnect failed")
+                    continue
+                log.warning("AMI link back after %d attempt(s)", attempt)
+                attempt = 0
+                break
 
-    def _disconnected_cb(self, manager: Manager, exc: object) -> None:
+    async def _keepalive(self, proto: _Protocol) -> None:
+        try:
+            while not proto.closed and not self._closing:
+                await asyncio.sleep(self.ping_interval)
+                if proto.closed or self._closing:
+                    return
+                try:
+                    await self.ping()
+                except AmiTimeout:
+                    log.warning("AMI keep-alive Ping unanswered: dropping the connection")
+                    proto.abort()
+                    return
+                except AmiError:
+                    return
+        except asyncio.CancelledError:
+            pass
+
+    def _connection_lost(self, proto: _Protocol, exc: Exception | None) -> None:
+        if proto is not self._proto:
+            return
+        was_up = self._ready
         self._logged_in = False
-        self._login_event.clear()
+        self._ready = False
+        self._hold = None
+        for p in self.tracker.fail_all():
+            fut = self._futures.pop(p.action_id, None)
+            if fut is not None and not fut.done():
+                fut.set_exception(AmiNotConnected(p.name, "AMI link lost before the answer"))
+        if self._lost is not None:
+            self._lost.set()
         if not self._closing:
-            log.warning("AMI link lost; panoramisk reconnects")
+            log.warning("AMI link lost (%s); reconnecting with back-off", exc or "closed")
+        if was_up:
+            self._on_link(False)
 
     async def close(self) -> None:
         self._closing = True
+        for task in (self._supervisor, self._pinger):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if self._lost is not None:
+            self._lost.set()
+        proto = self._proto
+        if proto is not None and not proto.closed:
+            if proto.transport is not None:
+                proto.transport.close()
+            proto.closed = True
+            self._connection_lost(proto, None)
         self._logged_in = False
-        if self._ready_task is not None:
-            self._ready_task.cancel()
-        # Stop panoramisk from reconnecting: it reconnects on connection_lost.
-        self.manager.connection_lost = lambda exc: None  # type: ignore[method-assign]
-        self.manager.close()
+        self._ready = False
+
+    def drop(self) -> None:
+        """Abort the socket (tests, and the keep-alive): the link reconnects by itself."""
+        if self._proto is not None:
+            self._proto.abort()
 
     # -- incoming -------------------------------------------------------------------------
+    def _frames(self, proto: _Protocol, items: Any) -> None:
+        tracker = self.tracker
+        for item in items:
+            if type(item) is Frame:
+                h = item.headers
+                if "ActionID" in h or "Response" in h:
+                    status, done = tracker.feed(item)
+                    if done is not None:
+                        fut = self._futures.pop(done.action_id, None)
+                        if fut is not None and not fut.done():
+                            fut.set_result(done)
+                    if status == CONSUMED:
+                        continue
+                    if status == STRAY:
+                        late = tracker.was_expired(item.action_id)
+                        self._rejected(
+                            Rejected(
+                                "late_response" if late else "unmatched_response",
+                                "a response no pending action waits for (ActionID "
+                                f"{'of a timed-out action' if late else 'unknown'})",
+                            )
+                        )
+                        continue
+                if "Event" in h:
+                    self._event_frame(item)
+                else:
+                    self._rejected(Rejected("unknown_frame", "a frame with no Event or Response"))
+            elif type(item) is Banner:
+                self.version = item.version
+            else:
+                self._rejected(item)  # type: ignore[arg-type]
+
     def _event_frame(self, frame: Frame) -> None:
         self.events_received += 1
         try:
             event = ev.translate(frame, self._now())
         except ev.BadEvent as e:
-            self._rejected(Rejected("bad_event", str(e)))
+            self._rejected(Rejected(e.reason, str(e)))
             return
         if event is None:
             return
-        if type(event) is ev.FullyBooted and self._on_ready is not None:
-            self._ready_task = asyncio.ensure_future(self._ready())
-        self._on_event(event)
-
-    async def _ready(self) -> None:
-        """Asterisk is fully booted: once the login's answer is processed (it arrives in the
-        same read as ``FullyBooted``), run ``on_ready``. A failure is logged, not lost."""
+        t = type(event)
+        if t is ev.FullyBooted:
+            self._boot(event)  # type: ignore[arg-type]
+        elif t is ev.PbxShutdown:
+            self._restart_hint = True
+            log.warning("Asterisk is shutting down (restart: %s)", event.restart)  # type: ignore[union-attr]
+        if self._hold is not None:
+            self._hold.append(event)
+            return
         try:
-            await asyncio.wait_for(self._login_event.wait(), self.action_timeout)
-            assert self._on_ready is not None
-            await self._on_ready()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("resync after login failed")
+            self._on_event(event)
+        except Exception as e:  # a bug in a handler must not stop the link
+            self._handler_failed(e)
+
+    def _deliver(self, event: ev.DomainEvent) -> None:
+        try:
+            self._on_event(event)
+        except Exception as e:
+            self._handler_failed(e)
+
+    def _handler_failed(self, e: Exception) -> None:
+        self._on_rejected_cb("handler_error")
+        if "handler_error" not in self._rejected_logged:
+            self._rejected_logged.add("handler_error")
+            log.exception("an event handler failed (%s); further failures are only counted", e)
+
+    def _boot(self, event: ev.FullyBooted) -> None:
+        up = event.uptime
+        now = self._now()
+        if up is not None:
+            prev = self._uptime
+            if prev is not None:
+                elapsed = max(0.0, now - prev[1])
+                if up < prev[0] or up + max(10.0, 0.01 * elapsed) < prev[0] + elapsed:
+                    self._restart_hint = True
+            self._uptime = (up, now)
+            self.last_uptime = up
+        if self._booted is not None:
+            self._booted.set()
 
     def _rejected(self, item: Rejected) -> None:
         self._on_rejected_cb(item.reason)
@@ -242,44 +629,146 @@ class AmiLink:
                 item.detail,
             )
 
-    # -- actions --------------------------------------------------------------------------
-    async def send(self, action: Mapping[str, str], *, as_list: bool = False) -> list[Frame]:
-        """Send one action; return its response (and, for list actions, the list events and
-        the ``...Complete`` event) as frames."""
-        name = action["Action"]
-        encode_message(action)  # raises ValueError on a header that would break framing
-        if not self.connected:
-            raise AmiNotConnected(name)
-        fut = self.manager.send_action(dict(action), as_list=as_list)
+    # -- resync ---------------------------------------------------------------------------
+    async def resync(self) -> ev.Snapshot:
+        """Ask Asterisk for its state (``QueueStatus`` and ``CoreShowChannels``, sent together)
+        and hand it to ``on_snapshot``; events that came after the state was taken are held
+        back and delivered after it, in order."""
+
+        taken_at: list[float] = []
+
+        def hold(p: Pending) -> None:
+            if self._hold is None:
+                self._hold = []
+                taken_at.append(self._now())  # when Asterisk took its snapshot, near enough
+
+        self._hold = None
         try:
-            result = await asyncio.wait_for(fut, self.action_timeout)
+            qs = self._send({"Action": "QueueStatus"}, "list", None, on_response=hold)
+            cs = self._send({"Action": "CoreShowChannels"}, "list", None, on_response=hold)
+            results = await asyncio.gather(qs, cs, return_exceptions=True)
+            if isinstance(results[0], BaseException):
+                raise results[0]
+            channels: list[ev.ChannelInfo] | None = None
+            if isinstance(results[1], BaseException):
+                log.warning(
+                    "CoreShowChannels failed (%s): resync from QueueStatus only", results[1]
+                )
+            else:
+                channels = []
+            snap = ev.Snapshot(
+                at=taken_at[0] if taken_at else self._now(),
+                params={},
+                members=[],
+                entries=[],
+                channels=channels,
+                uptime=self.last_uptime,
+                restart_hint=self._restart_hint,
+            )
+            items = list(results[0].items)
+            if channels is not None:
+                items += list(results[1].items)  # type: ignore[union-attr]
+            for f in items:
+                try:
+                    item = ev.snapshot_item(f, snap.at)
+                except KeyError:
+                    continue
+                except ev.BadEvent as e:
+                    self._rejected(Rejected(e.reason, str(e)))
+                    continue
+                t = type(item)
+                if t is ev.QueueParams:
+                    snap.params[item.queue] = item  # type: ignore[union-attr]
+                elif t is ev.QueueEntry:
+                    snap.entries.append(item)  # type: ignore[arg-type]
+                elif t is ev.ChannelInfo:
+                    channels.append(item)  # type: ignore[union-attr,arg-type]
+                else:
+                    snap.members.append(item)  # type: ignore[arg-type]
+            if self._on_snapshot is not None:
+                self._on_snapshot(snap)
+            self._restart_hint = False
+        finally:
+            held, self._hold = self._hold, None
+            if held:
+                for event in held:
+                    self._deliver(event)
+        if self._on_resynced is not None:
+            self._on_resynced()
+        return snap
+
+    # -- actions --------------------------------------------------------------------------
+    async def _send(
+        self,
+        action: Mapping[str, Any],
+        kind: str,
+        timeout: float | None,
+        *,
+        need_login: bool = True,
+        on_response: Callable[[Pending], None] | None = None,
+    ) -> ActionResult:
+        name = str(action.get("Action", ""))
+        headers = {k: v for k, v in action.items() if k.lower() != "actionid"}
+        aid = self.tracker.next_id()
+        headers["ActionID"] = aid
+        data = encode_message(headers)  # raises ValueError on a header that would break framing
+        proto = self._proto
+        if proto is None or proto.closed or (need_login and not self._logged_in):
+            raise AmiNotConnected(name)
+        timeout = self.action_timeout if timeout is None else timeout
+        p = self.tracker.add(aid, name, kind)
+        p.on_response = on_response
+        fut: asyncio.Future[Pending] = asyncio.get_running_loop().create_future()
+        self._futures[aid] = fut
+        proto.write(data)
+        try:
+            done = await asyncio.wait_for(fut, timeout)
         except TimeoutError:
-            raise AmiTimeout(name, self.action_timeout) from None
-        messages = result if isinstance(result, list) else [result]
-        frames = [Frame({k: v for k, v in m.items() if k != "content"}) for m in messages]
-        first = frames[0]
-        if first.response not in ("Success", "Follows", "Goodbye"):
-            raise AmiActionError(name, first.get("Message", first.response or "no response"))
-        return frames
+            self.tracker.discard(aid)
+            raise AmiTimeout(name, timeout) from None
+        finally:
+            self._futures.pop(aid, None)
+        err = done.error
+        if err is not None:
+            raise AmiActionError(name, err)
+        frames = done.frames
+        if kind == "list":  # response, items..., the closing ...Complete event
+            return ActionResult(frames[0], tuple(frames[1:-1]))
+        return ActionResult(frames[0], tuple(frames[1:]))
+
+    async def action(
+        self, action: Mapping[str, Any], *, kind: str = "single", timeout: float | None = None
+    ) -> ActionResult:
+        """Send one action and wait for its answer (see the module's rules on errors).
+
+        ``kind``: ``single``, ``list`` (``QueueStatus``, ``CoreShowChannels``...: wait for the
+        ``...Complete`` event) or ``originate`` (wait for ``OriginateResponse`` too).
+        """
+        return await self._send(action, kind, timeout)
+
+    async def send(self, action: Mapping[str, Any], *, as_list: bool = False) -> list[Frame]:
+        """The older interface: the response (and list items) as frames."""
+        r = await self._send(action, "list" if as_list else "single", None)
+        return [r.response, *r.items]
 
     async def ping(self) -> None:
-        await self.send({"Action": "Ping"})
+        await self._send({"Action": "Ping"}, "single", None)
 
     async def queue_status(self, queue: str | None = None) -> list[ev.DomainEvent | Frame]:
-        """``QueueStatus``: members as :class:`pbx.events.MemberStatus`, waiting callers as
-        ``QueueEntry`` frames (headers ``Queue``, ``Uniqueid``, ``CallerIDNum``, ``Wait``...)."""
+        """``QueueStatus``: members as :class:`pbx.events.MemberStatus`, the other items
+        (``QueueParams``, ``QueueEntry``) as frames."""
         action = {"Action": "QueueStatus"}
         if queue:
             action["Queue"] = queue
-        frames = await self.send(action, as_list=True)
+        r = await self._send(action, "list", None)
         now = self._now()
         out: list[ev.DomainEvent | Frame] = []
-        for f in frames[1:]:
+        for f in r.items:
             if f.event == "QueueMember":
                 try:
                     translated = ev.translate(f, now)
                 except ev.BadEvent as e:
-                    self._rejected(Rejected("bad_event", str(e)))
+                    self._rejected(Rejected(e.reason, str(e)))
                     continue
                 if translated is not None:
                     out.append(translated)

@@ -157,6 +157,8 @@ class AmiCodec:
                 break
             if self._discarding:
                 self._discarding = False
+            elif stop - pos > self._max_frame:  # whole, but over the cap: drop it too
+                out.append(Rejected("too_long", f"frame over {self._max_frame} bytes dropped"))
             elif stop > pos:
                 self._parse(bytes(buf[pos:stop]))
             pos = after

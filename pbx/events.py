@@ -26,6 +26,7 @@ __all__ = [
     "CallerJoined",
     "CallerLeft",
     "ChannelHungUp",
+    "ChannelInfo",
     "DomainEvent",
     "FullyBooted",
     "MemberAdded",
@@ -33,6 +34,10 @@ __all__ = [
     "MemberRemoved",
     "MemberStatus",
     "PbxShutdown",
+    "QueueEntry",
+    "QueueParams",
+    "Snapshot",
+    "snapshot_item",
     "translate",
 ]
 
@@ -45,6 +50,11 @@ class BadEvent(ValueError):
         self.event = event
         self.field = field
         self.problem = problem
+
+    @property
+    def reason(self) -> str:
+        """The ``hotline_ami_frames_rejected_total`` label: ``missing_field`` or ``bad_value``."""
+        return "missing_field" if self.problem == "missing" else "bad_value"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +148,10 @@ class AgentCompleted:
     hold_time: int
     talk_time: int
     reason: str
+    #: The caller's channel headers, when Asterisk sent them ("" otherwise).
+    linkedid: str = ""
+    caller_num: str = ""
+    caller_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +166,8 @@ class MemberStatus:
     paused: bool
     paused_reason: str
     in_call: bool
+    #: The device Asterisk watches for this member (``Local/8001@agents``); "" if not sent.
+    state_interface: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +204,11 @@ class ChannelHungUp:
 
 @dataclass(frozen=True, slots=True)
 class FullyBooted:
+    """``FullyBooted``; ``uptime`` is Asterisk's ``Uptime`` header (seconds since it started),
+    ``None`` when absent. A smaller uptime than the last one, time allowing, means a restart."""
+
     at: float
+    uptime: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +276,7 @@ def _member(h: dict, ev: str, at: float) -> MemberStatus:
         paused=_opt(h, "Paused") == "1",
         paused_reason=_opt(h, "PausedReason"),
         in_call=_opt(h, "InCall") == "1",
+        state_interface=_opt(h, "StateInterface"),
     )
 
 
@@ -350,6 +371,9 @@ def _agent_complete(h: dict, at: float) -> AgentCompleted:
         hold_time=_int(h, ev, "HoldTime", default=0),
         talk_time=_int(h, ev, "TalkTime", default=0),
         reason=_opt(h, "Reason"),
+        linkedid=_opt(h, "Linkedid"),
+        caller_num=_opt(h, "CallerIDNum"),
+        caller_name=_opt(h, "CallerIDName"),
     )
 
 
@@ -377,6 +401,15 @@ def _hangup(h: dict, at: float) -> ChannelHungUp:
     )
 
 
+def _uptime(h: dict) -> int | None:
+    value = _opt(h, "Uptime")
+    try:
+        n = int(value)
+    except ValueError:
+        return None
+    return n if n >= 0 else None
+
+
 _TRANSLATORS: dict[str, Callable[[dict, float], DomainEvent]] = {
     "QueueCallerJoin": _caller_join,
     "QueueCallerLeave": _caller_leave,
@@ -391,7 +424,7 @@ _TRANSLATORS: dict[str, Callable[[dict, float], DomainEvent]] = {
     "QueueMemberPause": lambda h, at: MemberPaused(at, _member(h, "QueueMemberPause", at)),
     "QueueMemberRemoved": _member_removed,
     "Hangup": _hangup,
-    "FullyBooted": lambda h, at: FullyBooted(at),
+    "FullyBooted": lambda h, at: FullyBooted(at, _uptime(h)),
     "Shutdown": lambda h, at: PbxShutdown(at, _opt(h, "Restart").lower() == "true"),
 }
 
@@ -419,3 +452,117 @@ def translate(frame: Frame, received_at: float) -> DomainEvent | None:
         except ValueError:
             raise BadEvent(name, "Timestamp", "not a number") from None
     return fn(h, at)
+
+
+# -- the state Asterisk reports on request (QueueStatus, CoreShowChannels) -------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QueueParams:
+    """``QueueParams`` (a ``QueueStatus`` item): Asterisk's own counters of one queue since it
+    started. ``completed`` counts answered calls that ended, ``abandoned`` callers who left
+    unanswered (timeouts included)."""
+
+    queue: str
+    calls: int
+    completed: int
+    abandoned: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """``QueueEntry`` (a ``QueueStatus`` item): one caller waiting now."""
+
+    queue: str
+    uniqueid: str
+    channel: str
+    caller_num: str
+    caller_name: str
+    wait: int
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelInfo:
+    """``CoreShowChannel`` (a ``CoreShowChannels`` item): one live channel."""
+
+    channel: str
+    uniqueid: str
+    linkedid: str
+    caller_num: str
+    caller_name: str
+    application: str
+    application_data: str
+    bridge_id: str
+    duration_s: int
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """What Asterisk said at one resync: queues, members, waiting callers and (when asked)
+    live channels. ``channels`` is ``None`` when ``CoreShowChannels`` was not available."""
+
+    at: float
+    params: dict[str, QueueParams]
+    members: list[MemberStatus]
+    entries: list[QueueEntry]
+    channels: list[ChannelInfo] | None
+    #: Asterisk's ``Uptime`` at the login this snapshot follows, if it said.
+    uptime: int | None = None
+    #: The link saw a ``Shutdown`` event (or the uptime went backwards) since the last sync.
+    restart_hint: bool = False
+
+
+def _duration(value: str) -> int:
+    """``HH:MM:SS`` (CoreShowChannel ``Duration``) to seconds; 0 if unreadable."""
+    try:
+        parts = [int(p) for p in value.split(":")]
+    except ValueError:
+        return 0
+    total = 0
+    for p in parts:
+        total = total * 60 + p
+    return max(0, total)
+
+
+def snapshot_item(frame: Frame, at: float) -> QueueParams | QueueEntry | ChannelInfo | MemberStatus:
+    """Translate one list item of ``QueueStatus``/``CoreShowChannels``.
+
+    Raises :class:`BadEvent` for a missing field or an absurd value, or ``KeyError`` for an
+    item of another kind.
+    """
+    h = frame.headers
+    name = h.get("Event")
+    if name == "QueueParams":
+        return QueueParams(
+            queue=_req(h, name, "Queue"),
+            calls=_int(h, name, "Calls", default=0),
+            completed=_int(h, name, "Completed", default=0),
+            abandoned=_int(h, name, "Abandoned", default=0),
+        )
+    if name == "QueueEntry":
+        return QueueEntry(
+            queue=_req(h, name, "Queue"),
+            uniqueid=_req(h, name, "Uniqueid"),
+            channel=_opt(h, "Channel"),
+            caller_num=_opt(h, "CallerIDNum"),
+            caller_name=_opt(h, "CallerIDName"),
+            wait=_int(h, name, "Wait", default=0),
+            position=_int(h, name, "Position", default=0),
+        )
+    if name == "CoreShowChannel":
+        uid = _req(h, name, "Uniqueid")
+        return ChannelInfo(
+            channel=_opt(h, "Channel"),
+            uniqueid=uid,
+            linkedid=_opt(h, "Linkedid") or uid,
+            caller_num=_opt(h, "CallerIDNum"),
+            caller_name=_opt(h, "CallerIDName"),
+            application=_opt(h, "Application"),
+            application_data=_opt(h, "ApplicationData"),
+            bridge_id=_opt(h, "BridgeId"),
+            duration_s=_duration(_opt(h, "Duration")),
+        )
+    if name == "QueueMember":
+        return _member(h, name, at)
+    raise KeyError(name)

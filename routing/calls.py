@@ -13,6 +13,16 @@ The definitions of the figures live here, once (README, "Definitions"):
 
 So at any moment ``offered = answered + abandoned + waiting`` for each queue.
 
+**After a reconnect** (:meth:`CallBoard.reconcile`, README "Reconnect and resync") the calls
+that came and went while the link was down are counted from what Asterisk reports:
+``QueueStatus`` (waiting callers, and each queue's ``Completed``/``Abandoned`` counters) and
+``CoreShowChannels`` (live channels and their bridges). Each call is counted once: a caller
+already counted is never counted again, and the counter deltas only cover calls we did not see.
+
+**Callers cut off by an Asterisk restart**: a waiting caller counts as *abandoned* and a
+talking one as *answered* (its ticket is written, ended at the restart), as Asterisk's own
+shutdown does (``QueueCallerAbandon``/``AgentComplete`` for each, README s17).
+
 :class:`CallBoard` takes typed events (``pbx.events``) and returns what they meant for the
 rest of the backend (:class:`CallAnswered`, :class:`CallEnded`, :class:`CallAbandoned`). It does
 no I/O and reads no clock: the times come in the events.
@@ -48,6 +58,8 @@ class Call:
     answered_at: float | None = None
     interface: str | None = None
     member_name: str | None = None
+    #: The login generation under which we first saw it (see :meth:`CallBoard.mark_login`).
+    gen: int = 0
 
 
 @dataclass(slots=True)
@@ -93,6 +105,34 @@ Outcome = CallAnswered | CallAbandoned | CallEnded
 
 
 @dataclass(slots=True)
+class ReconcileReport:
+    """What one :meth:`CallBoard.reconcile` found (for the log and the tests)."""
+
+    restarted: bool = False
+    new_waiting: int = 0  # callers found waiting that we had not seen join
+    answered_in_gap: int = 0  # known waiting callers found talking
+    adopted_talking: int = 0  # unknown callers found talking in a queue
+    abandoned_in_gap: int = 0  # known waiting callers that left unanswered
+    ended_in_gap: int = 0  # known calls that ended while we were away (tickets written)
+    unseen_abandoned: int = 0  # callers we never saw, abandoned (from Asterisk's counter)
+    unseen_answered: int = 0  # callers we never saw, answered and ended: no ticket possible
+    cut_off: int = 0  # known calls lost in an Asterisk restart
+    outcomes: list[Outcome] = field(default_factory=list)
+
+
+#: Seconds (event time) a call may stay held after its channel hung up before it is ended
+#: without its closing queue event.
+HANGUP_GRACE_S = 30.0
+
+
+def _channel_base(name: str) -> str:
+    """``Local/8001@agents-0000000a;1`` -> ``Local/8001@agents``; ``PJSIP/8001-0000001f`` ->
+    ``PJSIP/8001``: the device a queue member's ``StateInterface`` names."""
+    base, sep, _ = name.rpartition("-")
+    return base if sep else name
+
+
+@dataclass(slots=True)
 class CallBoard:
     """Waiting and talking calls, and the counters of each queue."""
 
@@ -101,6 +141,21 @@ class CallBoard:
     stats: dict[str, QueueStats] = field(default_factory=dict)
     #: Events that named a call we do not know (after a restart, or a stray frame).
     unknown_calls: int = 0
+    #: Per queue ``[Completed, Abandoned]`` as Asterisk reported them at the last resync, and
+    #: the ``AgentComplete``/``QueueCallerAbandon`` events of calls we held seen since (an
+    #: event for a call we never held is left to the next resync's counter delta).
+    pbx_base: dict[str, list[int]] = field(default_factory=dict)
+    #: Answered calls Asterisk counted that we never saw (no ticket could be written).
+    tickets_unknowable: int = 0
+    #: Calls whose channel hung up before their closing queue event: uniqueid -> hang-up time.
+    _hung: dict[str, float] = field(default_factory=dict)
+    #: Logins so far (a call remembers the one it was first seen under).
+    generation: int = 0
+    # Between reconcile() and settle(): calls put aside, and Asterisk's unexplained counts.
+    _limbo: dict[str, Call] = field(default_factory=dict)
+    _gone_talking: set[str] = field(default_factory=set)
+    _deltas: dict[str, list[int]] = field(default_factory=dict)
+    _report: ReconcileReport | None = None
 
     def queue_stats(self, queue: str) -> QueueStats:
         st = self.stats.get(queue)
@@ -123,12 +178,19 @@ class CallBoard:
                 return self._complete(event)
             case ev.CallerAbandoned():
                 return self._abandon(event)
+            case ev.ChannelHungUp():
+                return self._hangup(event)
         return None
+
+    def _seen(self, queue: str, index: int) -> None:
+        base = self.pbx_base.get(queue)
+        if base is not None:
+            base[index] += 1
 
     def _join(self, e: ev.CallerJoined) -> None:
         st = self.queue_stats(e.queue)
         q = self.waiting[e.queue]
-        if e.uniqueid in q:
+        if e.uniqueid in q or e.uniqueid in self.talking:
             return None  # a repeated frame: already counted
         q[e.uniqueid] = Call(
             uniqueid=e.uniqueid,
@@ -137,6 +199,7 @@ class CallBoard:
             caller_num=e.caller_num,
             caller_name=e.caller_name,
             joined_at=e.at,
+            gen=self.generation,
         )
         st.offered += 1
         return None
@@ -164,20 +227,298 @@ class CallBoard:
                 if c.queue == e.queue and c.interface == e.interface:
                     call = self.talking.pop(uid)
                     break
+        if call is None and self._limbo:
+            call = self._limbo.pop(e.uniqueid, None)
+            if call is not None:  # answered while we were away, ended after the snapshot
+                self._answer_now(call, max(call.joined_at, e.at - e.talk_time), None)
+                self.talking.pop(call.uniqueid, None)
+        if call is None and self._report is not None and e.uniqueid:
+            # Between a resync's snapshot and its settle: a caller talking when Asterisk took
+            # the queue snapshot, unknown to us, whose call ended before the channel list was
+            # taken. Offered and answered now; its ticket is written.
+            call = Call(
+                e.uniqueid,
+                e.linkedid or e.uniqueid,
+                e.queue,
+                e.caller_num,
+                e.caller_name,
+                e.at - e.talk_time - e.hold_time,
+                gen=self.generation,
+            )
+            self.queue_stats(e.queue).offered += 1
+            self._answer_now(call, e.at - e.talk_time, e.interface)
+            call.member_name = e.member_name
+            self.talking.pop(call.uniqueid, None)
+            self._report.adopted_talking += 1
         if call is None:
             self.unknown_calls += 1
             return None
+        if self._hung:
+            self._hung.pop(call.uniqueid, None)
+        self._seen(call.queue, 2)
         return CallEnded(call, e.at, e.talk_time, e.reason)
 
     def _abandon(self, e: ev.CallerAbandoned) -> CallAbandoned | None:
         call = self.waiting.get(e.queue, {}).pop(e.uniqueid, None)
+        if call is None and self._limbo:
+            call = self._limbo.pop(e.uniqueid, None)
         if call is None:
             self.unknown_calls += 1
             return None
+        if self._hung:
+            self._hung.pop(call.uniqueid, None)
+        self._seen(e.queue, 3)
         st = self.queue_stats(e.queue)
         st.abandoned += 1
         st.wait_total_s += max(0.0, e.at - call.joined_at)
         return CallAbandoned(call, e.at)
+
+    def _hangup(self, e: ev.ChannelHungUp) -> Outcome | None:
+        """A channel hung up. If it is a call we still hold, the ``AgentComplete`` or
+        ``QueueCallerAbandon`` should follow soon (under load a headerless ``AgentComplete``
+        can come after the caller's ``Hangup``, README s5); a call still held
+        :data:`HANGUP_GRACE_S` later lost that event and is ended then (answered: ended, with
+        its ticket; waiting: abandoned), so that no call stays in the live state for ever."""
+        uid = e.uniqueid
+        hung = self._hung
+        if uid in self.talking or any(uid in q for q in self.waiting.values()):
+            hung[uid] = e.at
+        while hung:
+            first = next(iter(hung))
+            if hung[first] > e.at - HANGUP_GRACE_S:
+                return None
+            del hung[first]
+            call = self.talking.pop(first, None)
+            if call is not None:
+                return CallEnded(call, max(e.at, call.answered_at or e.at), 0, "hangup")
+            for q in self.waiting.values():
+                call = q.pop(first, None)
+                if call is not None:
+                    return self._abandon_now(call, e.at)
+        return None
+
+    def _answer_now(self, call: Call, at: float, interface: str | None) -> CallAnswered:
+        call.answered_at = max(at, call.joined_at)
+        call.interface = interface
+        call.member_name = interface
+        self.talking[call.uniqueid] = call
+        st = self.queue_stats(call.queue)
+        st.answered += 1
+        st.wait_total_s += max(0.0, call.answered_at - call.joined_at)
+        return CallAnswered(call)
+
+    def _abandon_now(self, call: Call, at: float) -> CallAbandoned:
+        st = self.queue_stats(call.queue)
+        st.abandoned += 1
+        st.wait_total_s += max(0.0, at - call.joined_at)
+        return CallAbandoned(call, at)
+
+    def mark_login(self) -> None:
+        """A new login (``FullyBooted``): calls held from before it belong to an older
+        generation (cut off if Asterisk turns out to have restarted), and the queue events seen
+        from now on are the new connection's."""
+        self.generation += 1
+        for base in self.pbx_base.values():
+            base[4], base[5] = base[2], base[3]
+
+    def reconcile(
+        self,
+        snap: ev.Snapshot,
+        *,
+        restarted: bool = False,
+        member_of: dict[str, str] | None = None,
+        settle: bool = True,
+    ) -> ReconcileReport:
+        """Bring the calls in line with what Asterisk reports after a (re)login.
+
+        ``member_of`` maps a device (``Local/8001@agents``, ``PJSIP/8001``) to its member
+        interface, to name the seat of a call answered while we were away. The rule, per
+        queue (README, "Reconnect and resync"):
+
+        1. *Restart* (``restarted``; or Asterisk's counters went backwards): every call held
+           from before the login was lost by Asterisk: a waiting one is abandoned, a talking one
+           ends (its ticket is written). The new process's counters, less what we saw of it
+           since the login, are calls we did not see.
+        2. A call waiting that we never saw join is offered; an unknown caller's channel
+           talking inside ``Queue()`` is offered and answered (its ticket comes at its
+           ``AgentComplete``).
+        3. A held waiting call no longer in the queue whose channel is bridged was answered
+           (and talks on); whose channel lives on unbridged left the queue unanswered
+           (a timeout).
+        4. A held call whose channel is gone is put aside until the events that arrived after
+           the snapshot are applied (its ``AgentComplete`` or ``QueueCallerAbandon`` may be
+           among them), then :meth:`settle` decides what is left: a talking call ended (ticket);
+           a waiting call is abandoned while Asterisk's ``Abandoned`` counter has unexplained
+           abandons (the latest joined first: a queue answers the earliest first), else it was
+           answered and has ended (ticket) while ``Completed`` has unexplained completions,
+           else it is abandoned (no ticket is made up from a guess).
+        5. Abandons and completions that Asterisk counted and that nothing explains are callers
+           we never saw: offered and abandoned, or offered and answered (no ticket can be
+           written: ``tickets_unknowable`` counts them).
+        """
+        if self._limbo or self._gone_talking:
+            self.settle(snap.at)
+        rep = ReconcileReport(restarted=restarted)
+        at = snap.at
+        member_of = member_of or {}
+        channels = snap.channels
+        alive: dict[str, ev.ChannelInfo] = {}
+        bridges: dict[str, list[ev.ChannelInfo]] = {}
+        if channels is not None:
+            for c in channels:
+                alive[c.uniqueid] = c
+                if c.bridge_id:
+                    bridges.setdefault(c.bridge_id, []).append(c)
+
+        def peer_of(chan: ev.ChannelInfo) -> str | None:
+            for c in bridges.get(chan.bridge_id, ()):
+                if c.uniqueid != chan.uniqueid:
+                    return member_of.get(_channel_base(c.channel))
+            return None
+
+        # Counters going backwards can only mean a new Asterisk process.
+        if not restarted:
+            for queue, p in snap.params.items():
+                base = self.pbx_base.get(queue)
+                if base is not None and (p.completed < base[0] or p.abandoned < base[1] + base[3]):
+                    restarted = rep.restarted = True
+                    break
+        deltas: dict[str, list[int]] = {}
+        for queue, p in snap.params.items():
+            base = self.pbx_base.get(queue)
+            if restarted:
+                since = (base[2] - base[4], base[3] - base[5]) if base else (0, 0)
+                deltas[queue] = [max(0, p.completed - since[0]), max(0, p.abandoned - since[1])]
+            elif base is None:
+                deltas[queue] = [0, 0]  # first sight of this queue: its past is not ours
+            else:
+                deltas[queue] = [
+                    max(0, p.completed - base[0] - base[2]),
+                    max(0, p.abandoned - base[1] - base[3]),
+                ]
+        out = rep.outcomes
+        gen = self.generation
+        if restarted:
+            for q in self.waiting.values():
+                for call in [c for c in q.values() if c.gen < gen]:
+                    del q[call.uniqueid]
+                    out.append(self._abandon_now(call, at))
+                    rep.cut_off += 1
+            for call in [c for c in self.talking.values() if c.gen < gen]:
+                del self.talking[call.uniqueid]
+                out.append(CallEnded(call, max(at, call.answered_at or at), 0, "restart"))
+                rep.cut_off += 1
+        if self._hung:
+            self._hung.clear()
+        # held talking calls whose channel is gone: decided after the held events
+        if channels is not None:
+            for uid in self.talking:
+                if uid not in alive:
+                    self._gone_talking.add(uid)
+        # held waiting calls no longer waiting
+        entries = {(e.queue, e.uniqueid) for e in snap.entries}
+        for queue, q in self.waiting.items():
+            for call in [c for uid, c in q.items() if (queue, uid) not in entries]:
+                del q[call.uniqueid]
+                chan = alive.get(call.uniqueid)
+                if chan is not None and chan.bridge_id:
+                    out.append(self._answer_now(call, at, peer_of(chan)))
+                    rep.answered_in_gap += 1
+                elif chan is not None:
+                    out.append(self._abandon_now(call, at))
+                    rep.abandoned_in_gap += 1
+                    d = deltas.setdefault(queue, [0, 0])
+                    if d[1] > 0:
+                        d[1] -= 1
+                else:
+                    self._limbo[call.uniqueid] = call
+        # callers waiting or talking that we never saw
+        for e in snap.entries:
+            c = alive.get(e.uniqueid)
+            if self.seen_waiting(
+                queue=e.queue,
+                uniqueid=e.uniqueid,
+                linkedid=c.linkedid if c is not None else e.uniqueid,
+                caller_num=e.caller_num,
+                caller_name=e.caller_name,
+                joined_at=at - e.wait,
+            ):
+                rep.new_waiting += 1
+        for c in channels or ():
+            if c.application != "Queue" or not c.bridge_id or c.uniqueid in self.talking:
+                continue
+            queue = c.application_data.split(",", 1)[0]
+            if not queue or any(c.uniqueid in q for q in self.waiting.values()):
+                continue
+            call = Call(
+                c.uniqueid, c.linkedid, queue, c.caller_num, c.caller_name, at - c.duration_s
+            )
+            call.gen = gen
+            self.queue_stats(queue).offered += 1
+            out.append(self._answer_now(call, at, peer_of(c)))
+            rep.adopted_talking += 1
+        for queue, p in snap.params.items():
+            self.pbx_base[queue] = [p.completed, p.abandoned, 0, 0, 0, 0]
+        self._deltas = deltas
+        self._report = rep  # until settle(): see _complete
+        if settle:
+            self.settle(at)
+        return rep
+
+    def settle(self, at: float) -> list[Outcome]:
+        """Finish a :meth:`reconcile` once the events held back during it are applied: decide
+        the calls put aside and count what Asterisk counted that nothing explains. Returns the
+        outcomes (also appended to the reconcile's report)."""
+        rep = self._report or ReconcileReport()
+        out: list[Outcome] = []
+        deltas = self._deltas
+        for uid in self._gone_talking:
+            call = self.talking.pop(uid, None)
+            if call is not None:
+                out.append(CallEnded(call, max(at, call.answered_at or at), 0, "gone"))
+                rep.ended_in_gap += 1
+                d = deltas.get(call.queue)
+                if d is not None and d[0] > 0:
+                    d[0] -= 1
+        self._gone_talking.clear()
+        by_queue: dict[str, list[Call]] = {}
+        for call in self._limbo.values():
+            by_queue.setdefault(call.queue, []).append(call)
+        self._limbo.clear()
+        for queue, calls in by_queue.items():
+            d = deltas.setdefault(queue, [0, 0])
+            calls.sort(key=lambda c: c.joined_at)
+            n_abandoned = min(len(calls), d[1])
+            d[1] -= n_abandoned
+            keep = len(calls) - n_abandoned
+            for call in calls[keep:]:
+                out.append(self._abandon_now(call, at))
+                rep.abandoned_in_gap += 1
+            for call in calls[:keep]:
+                if d[0] > 0:
+                    d[0] -= 1
+                    out.append(self._answer_now(call, at, None))
+                    self.talking.pop(call.uniqueid, None)
+                    out.append(CallEnded(call, at, 0, "gone"))
+                    rep.ended_in_gap += 1
+                else:
+                    out.append(self._abandon_now(call, at))
+                    rep.abandoned_in_gap += 1
+        for queue, (dc, da) in deltas.items():
+            st = self.queue_stats(queue)
+            if da > 0:
+                st.offered += da
+                st.abandoned += da
+                rep.unseen_abandoned += da
+            if dc > 0:
+                st.offered += dc
+                st.answered += dc
+                rep.unseen_answered += dc
+                self.tickets_unknowable += dc
+        self._deltas = {}
+        self._report = None
+        rep.outcomes.extend(out)
+        return out
 
     def seen_waiting(
         self,
@@ -195,7 +536,9 @@ class CallBoard:
         q = self.waiting[queue]
         if uniqueid in q or uniqueid in self.talking:
             return False
-        q[uniqueid] = Call(uniqueid, linkedid, queue, caller_num, caller_name, joined_at)
+        q[uniqueid] = Call(
+            uniqueid, linkedid, queue, caller_num, caller_name, joined_at, gen=self.generation
+        )
         st.offered += 1
         return True
 

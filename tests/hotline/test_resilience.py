@@ -1,0 +1,236 @@
+"""End to end: the controller keeps exact books through link drops, stalls, garbage and
+Asterisk restarts (the embedded PBX's fault injection, ``pbx.simulator.faults``)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from agents.operator import SimulatedOperator
+from config.settings import Settings
+from hotline.app import create_app
+from hotline.controller import Controller
+from hotline.runtime import Runtime, SimulationShape
+from pbx import events as ev
+from pbx.codec import Frame
+from pbx.simulator import Simulator, SimulatorConfig, TrafficSpec
+from pbx.simulator.faults import GARBAGE, Faults
+from tickets import service
+
+EPOCH = 1_800_000_000.0
+
+
+def settings(tmp_path: Path, **kw) -> Settings:
+    base = dict(
+        ami_backoff_base_s=0.03,
+        ami_backoff_cap_s=0.15,
+        ami_ping_interval_s=0.3,
+        action_timeout_s=1.0,
+        spool_dir=tmp_path / "spool",
+    )
+    base.update(kw)
+    return Settings(_env_file=None, **base)
+
+
+async def wait_for(cond, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+async def run(tmp_path: Path, name: str, plan=None, calls: int = 300, **kw) -> dict:
+    """One seeded run; ``plan(faults, runtime)`` (a coroutine) injects faults meanwhile."""
+    rt = Runtime(
+        settings(tmp_path, **kw),
+        database_url=f"sqlite:///{tmp_path / (name + '.db')}",
+        simulation=SimulationShape(seats=15, speed=1500.0, seed=7, ring_s=2.0, wrapup_s=10.0),
+    )
+    await rt.start()
+    try:
+        sim = rt.simulator
+        assert sim is not None and rt.link is not None and rt.sessions is not None
+        sim.begin_day(EPOCH)
+        done = sim.run_traffic(TrafficSpec(calls=calls, hours=0.25, start_at=EPOCH))
+        faults = Faults(sim)
+        if plan is not None:
+            await plan(faults, rt)
+        await done
+        await wait_for(lambda: rt.link.ready)
+        await rt.settle()
+        async with rt.sessions() as session:
+            tickets = await service.count_tickets(session)
+        c = rt.controller
+        t = c.calls.totals()
+        return {
+            "offered": t.offered,
+            "answered": t.answered,
+            "abandoned": t.abandoned,
+            "waiting": sum(len(q) for q in c.calls.waiting.values()),
+            "talking": len(c.calls.talking),
+            "tickets": tickets,
+            "unknowable": c.calls.tickets_unknowable,
+            "truth": dict(sim.stats),
+            "reconnects": rt.link.reconnects,
+            "restarts": c.restarts,
+            "cut_off": faults.cut_off_waiting + faults.cut_off_talking,
+            "metrics": rt.registry,
+        }
+    finally:
+        await rt.stop()
+
+
+def books(r: dict) -> tuple[int, int, int]:
+    return r["offered"], r["answered"], r["abandoned"]
+
+
+def truth(r: dict) -> tuple[int, int, int]:
+    t = r["truth"]
+    return t["offered"], t["answered"], t["abandoned"]
+
+
+@pytest.fixture(scope="module")
+def undisturbed(tmp_path_factory) -> dict:
+    tmp = tmp_path_factory.mktemp("undisturbed")
+    return asyncio.run(run(tmp, "plain"))
+
+
+def test_undisturbed_run_is_exact(undisturbed: dict) -> None:
+    assert books(undisturbed) == truth(undisturbed)
+    assert undisturbed["tickets"] == undisturbed["answered"]
+    assert undisturbed["reconnects"] == 0
+
+
+async def drops(faults: Faults, rt: Runtime) -> None:
+    for _ in range(3):
+        await asyncio.sleep(0.12)
+        await wait_for(lambda: rt.link.ready)
+        faults.drop()
+
+
+async def test_link_drops_lose_and_double_count_nothing(tmp_path, undisturbed) -> None:
+    r = await run(tmp_path, "drops", drops)
+    assert r["reconnects"] == 3 and r["restarts"] == 0
+    assert books(r) == truth(r) == books(undisturbed)
+    assert r["waiting"] == r["talking"] == 0
+    # every answered call has its ticket, except those Asterisk answered and ended entirely
+    # while the link was down (nothing is known of them but their number)
+    assert r["tickets"] + r["unknowable"] == r["answered"]
+
+
+async def restarts(faults: Faults, rt: Runtime) -> None:
+    for _ in range(2):
+        await asyncio.sleep(0.15)
+        await wait_for(lambda: rt.link.ready)
+        await faults.restart(down_s=0.05)
+
+
+async def test_asterisk_restarts_are_told_and_only_its_lost_calls_differ(
+    tmp_path, undisturbed
+) -> None:
+    r = await run(tmp_path, "restarts", restarts)
+    assert r["restarts"] == 2
+    assert books(r) == truth(r)
+    assert r["waiting"] == r["talking"] == 0
+    assert r["tickets"] + r["unknowable"] == r["answered"]
+    # Against the undisturbed run: the same callers, and only the calls cut off by the
+    # restarts ended differently (a cut-off waiting caller counts as abandoned).
+    assert r["offered"] == undisturbed["offered"]
+    assert abs(r["answered"] - undisturbed["answered"]) <= r["cut_off"]
+    assert r["cut_off"] > 0
+
+
+async def stall_and_garbage(faults: Faults, rt: Runtime) -> None:
+    await asyncio.sleep(0.1)
+    for name in GARBAGE:
+        if name not in ("missing_field", "negative_holdtime", "unknown_uniqueid"):
+            faults.garbage(name)
+    await faults.stall(2.0)
+
+
+async def test_stall_and_garbage(tmp_path, undisturbed) -> None:
+    r = await run(tmp_path, "stall", stall_and_garbage)
+    assert r["reconnects"] >= 1
+    assert books(r) == truth(r) == books(undisturbed)
+    fams = {
+        (s.name, s.labels.get("reason")): s.value
+        for f in text_string_to_metric_families(_metrics(r))
+        for s in f.samples
+    }
+    for reason in ("too_long", "bad_header", "bad_utf8", "empty", "unmatched_response"):
+        assert fams[("hotline_ami_frames_rejected_total", reason)] >= 1, reason
+    assert fams[("hotline_ami_reconnects_total", None)] == r["reconnects"]
+
+
+def _metrics(r: dict) -> str:
+    from prometheus_client import generate_latest
+
+    return generate_latest(r["metrics"]).decode()
+
+
+async def test_readyz_and_link_metrics_follow_the_link(tmp_path) -> None:
+    rt = Runtime(
+        settings(tmp_path, ami_backoff_base_s=0.4, ami_backoff_cap_s=0.5),
+        database_url=f"sqlite:///{tmp_path / 'r.db'}",
+        simulation=SimulationShape(seats=4, speed=100.0, seed=1, ring_s=2.0, wrapup_s=5.0),
+    )
+    await rt.start()
+    try:
+        transport = httpx.ASGITransport(app=create_app(rt))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            assert (await client.get("/readyz")).status_code == 200
+            Faults(rt.simulator).drop()
+            await wait_for(lambda: not rt.link.connected)
+            r = await client.get("/readyz")
+            assert r.status_code == 503 and r.json()["checks"]["ami"] is False
+            text = (await client.get("/metrics")).text
+            assert "hotline_ami_connected 0.0" in text
+            await wait_for(lambda: rt.link.ready)
+            assert (await client.get("/readyz")).status_code == 200
+            text = (await client.get("/metrics")).text
+            assert "hotline_ami_connected 1.0" in text
+            assert "hotline_ami_reconnects_total 1.0" in text
+    finally:
+        await rt.stop()
+
+
+async def test_a_day_of_calls_leaves_no_trace_in_the_live_state() -> None:
+    """Bounded memory: after a day of traffic, nothing of the ended calls is left."""
+    sim = Simulator(SimulatorConfig(seats=40, speed=50000.0, epoch=EPOCH, seed=3))
+    c = Controller(operator=SimulatedOperator(resolve_share=0.5, seed=0), on_ticket=lambda d: None)
+    peak = 0
+
+    def feed(h: dict) -> None:
+        nonlocal peak
+        e = ev.translate(Frame(dict(h)), 0.0)
+        if e is not None:
+            c.handle(e)
+        size = len(c.calls.talking) + sum(len(q) for q in c.calls.waiting.values())
+        peak = max(peak, size)
+
+    sim.subscribe(feed)
+    for iface in [f"Local/{8001 + i}@agents/n" for i in range(40)]:
+        c.handle(
+            ev.MemberAdded(
+                EPOCH, ev.MemberStatus(EPOCH, "hotline", iface, iface, 1, False, "", False)
+            )
+        )
+    await sim.start(port=0)
+    try:
+        await sim.run_traffic(TrafficSpec(calls=4000, hours=12.0, start_at=EPOCH))
+    finally:
+        await sim.stop()
+    t = c.calls.totals()
+    assert t.offered == 4000 == t.answered + t.abandoned
+    calls, seats = c.calls, c.seats
+    assert not calls.talking and not any(calls.waiting.values())
+    assert not calls._hung and not calls._limbo and not calls._gone_talking
+    assert not seats._ringing and not seats._on_call
+    assert all(s.call is None and s.ringing_for is None for s in seats.seats.values())
+    assert peak < 200  # bounded by seats + queue length, not by the day's calls
