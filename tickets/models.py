@@ -10,10 +10,10 @@ they produce exactly these tables (``alembic`` autogenerate finds no difference)
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, String, UniqueConstraint, func
+from sqlalchemy import DateTime, MetaData, SmallInteger, String, UniqueConstraint, func
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -127,6 +127,29 @@ class Ticket(Base):
     status: Mapped[str] = mapped_column(String(32))
     resolved_on_call: Mapped[bool]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    # The caller's answer to the survey after the call (Satisfaction), None until answered.
+    satisfaction: Mapped[int | None] = mapped_column(SmallInteger)
 
     def __repr__(self) -> str:  # no caller number or name: they are personal data
         return f"Ticket(id={self.id!r}, number={self.number!r}, status={self.status!r})"
+
+
+class Satisfaction(IntEnum):
+    """The survey after the call: the key the caller pressed (综合满意率 counts 1 and 2)."""
+
+    SATISFIED = 1
+    BASICALLY_SATISFIED = 2
+    DISSATISFIED = 3
+
+
+class PendingSatisfaction(Base):
+    """A survey answer whose ticket is not stored yet (the ticket writer batches tickets, the
+    survey runs seconds after the operator hangs up). ``tickets.service.create_tickets``
+    applies and deletes it when the ticket with this ``linkedid`` lands, in the same
+    transaction; so the answer survives a crash in between."""
+
+    __tablename__ = "pending_satisfaction"
+
+    linkedid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    score: Mapped[int] = mapped_column(SmallInteger)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())

@@ -14,12 +14,12 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import SessionTransactionOrigin
 
-from tickets.models import Channel, Kind, Status, Ticket
+from tickets.models import Channel, Kind, PendingSatisfaction, Satisfaction, Status, Ticket
 from tickets.numbers import is_valid, make_number
 
 KINDS: tuple[str, ...] = tuple(k.value for k in Kind)
@@ -151,6 +151,7 @@ async def create_tickets(session: AsyncSession, drafts: Sequence[TicketDraft]) -
         for ticket in created:
             ticket.number = make_number(ticket.id)
         await session.flush()
+        await _apply_pending_satisfaction(session, created)
         if own_transaction:
             await session.commit()
     except Exception:
@@ -211,3 +212,93 @@ async def list_recent(session: AsyncSession, limit: int = 50) -> list[Ticket]:
         raise ValueError(f"limit: expected a positive int, got {limit!r}")
     stmt = select(Ticket).order_by(Ticket.id.desc()).limit(limit)
     return list((await session.scalars(stmt)).all())
+
+
+# -- self-service and the survey after the call (the IVR) ---------------------------------
+#: Statuses of a ticket whose handling is over; any other status is "open".
+CLOSED_STATUSES: frozenset[str] = frozenset({Status.RESOLVED.value})
+
+
+async def find_open_ticket(session: AsyncSession, caller_num: str) -> Ticket | None:
+    """The caller's newest ticket that is still open, or ``None`` (none, or no number)."""
+    if not caller_num:
+        return None
+    stmt = (
+        select(Ticket)
+        .where(Ticket.caller_num == caller_num, Ticket.status.not_in(CLOSED_STATUSES))
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(stmt)
+
+
+async def get_for_caller(session: AsyncSession, number: str, caller_num: str) -> Ticket | None:
+    """The ticket with this number if ``caller_num`` is the number it was made from; else
+    ``None`` (the same answer for "no such ticket" and "not yours": a ticket number alone
+    opens nothing)."""
+    if not caller_num or not is_valid(number):
+        return None
+    t = await get_by_number(session, number)
+    if t is None or t.caller_num != caller_num:
+        return None
+    return t
+
+
+async def record_satisfaction(session: AsyncSession, linkedid: str, score: int) -> str:
+    """Attach the survey answer (1 satisfied, 2 basically satisfied, 3 dissatisfied) to the
+    ticket(s) of the call ``linkedid``; returns ``"applied"``, or ``"pending"`` when no such
+    ticket is stored yet.
+
+    Pending answers: the survey runs right after the operator hangs up, while the ticket may
+    still be in the ticket writer's batch. The answer is then kept in the table
+    ``pending_satisfaction`` (one row per linkedid, a later answer replaces it), and
+    :func:`create_tickets` applies it, and deletes it, in the transaction that stores the
+    ticket. Both are in the database, so neither the answer nor the ticket is lost if the
+    process stops in between. Commits like :func:`create_tickets`.
+    """
+    score = int(Satisfaction(score))
+    if not linkedid:
+        raise ValueError("linkedid: must not be empty")
+    own_transaction = not _caller_began(session)
+    try:
+        result = await session.execute(
+            update(Ticket).where(Ticket.linkedid == linkedid).values(satisfaction=score)
+        )
+        if result.rowcount:
+            outcome = "applied"
+        else:
+            insert = _dialect_insert(session)
+            stmt = insert(PendingSatisfaction).values(linkedid=linkedid, score=score)
+            stmt = stmt.on_conflict_do_update(index_elements=["linkedid"], set_={"score": score})
+            await session.execute(stmt)
+            outcome = "pending"
+        if own_transaction:
+            await session.commit()
+    except Exception:
+        if own_transaction:
+            await session.rollback()
+        raise
+    return outcome
+
+
+async def _apply_pending_satisfaction(session: AsyncSession, created: Sequence[Ticket]) -> None:
+    linkedids = {t.linkedid for t in created if t.linkedid}
+    if not linkedids:
+        return
+    rows = (
+        await session.execute(
+            select(PendingSatisfaction.linkedid, PendingSatisfaction.score).where(
+                PendingSatisfaction.linkedid.in_(linkedids)
+            )
+        )
+    ).all()
+    if not rows:
+        return
+    scores = dict(rows)
+    for t in created:
+        if t.linkedid in scores:
+            t.satisfaction = scores[t.linkedid]
+    await session.execute(
+        delete(PendingSatisfaction).where(PendingSatisfaction.linkedid.in_(list(scores)))
+    )
+    await session.flush()

@@ -18,6 +18,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
+# Tables of other packages in the same metadata (one migration chain covers them all).
+import ivr.models  # noqa: F401  (registers the announcements table)
 from tickets.db import async_url, make_engine
 from tickets.models import Base, UTCDateTime
 

@@ -1,0 +1,48 @@
+"""``hotline config check``: validate the configuration files in ``HOTLINE_CONFIG_DIR``.
+
+Prints each problem as ``file:line: error: what`` with a ``fix:`` line, warnings too; exits
+1 when there is an error, 0 otherwise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="Check the configuration files.", no_args_is_help=True)
+out = Console(soft_wrap=True, highlight=False)
+
+
+@app.command("check")
+def check(
+    config_dir: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Configuration folder [HOTLINE_CONFIG_DIR, default config/]."),
+    ] = None,
+) -> None:
+    """Find unreachable menu nodes, loops with no way out, keys used twice in one node,
+    queues and sounds that do not exist; say file, line and fix."""
+    from ivr.menus import check_config, load_menus
+
+    if config_dir is None:
+        from hotline.cli import _settings
+
+        config_dir = _settings().config_dir
+    problems = check_config(config_dir)
+    errors = [p for p in problems if p.severity == "error"]
+    for p in problems:
+        colour = "red" if p.severity == "error" else "yellow"
+        where = f"{p.file}:{p.line}" if p.line else p.file
+        out.print(f"{where}: [{colour}]{p.severity}[/]: {p.message}")
+        out.print(f"    fix: {p.fix}")
+    if errors:
+        out.print(f"[red]{len(errors)} error(s)[/] in {config_dir}")
+        raise typer.Exit(1)
+    menus = load_menus(config_dir)
+    out.print(
+        f"[green]ok[/]: {config_dir}: {len(menus.nodes)} menu nodes, {len(menus.queues)} queues, "
+        f"{len(menus.districts)} districts, {len(problems)} warning(s)"
+    )

@@ -1,0 +1,149 @@
+"""The IVR's database side: satisfaction (applied or pending), self-service lookups,
+announcements through the HTTP API (problem details), and the DB-backed dependencies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from config.settings import Settings
+from hotline.app import create_app
+from ivr.server import DbIvrDeps
+from tests.tickets.test_tickets_service import draft
+from tickets.db import session_factory
+from tickets.models import PendingSatisfaction, Ticket
+from tickets.service import (
+    create_tickets,
+    find_open_ticket,
+    get_for_caller,
+    record_satisfaction,
+)
+
+NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+
+
+async def test_satisfaction_applied_to_a_stored_ticket(session):
+    (t,) = await create_tickets(session, [draft(1)])
+    assert await record_satisfaction(session, t.linkedid, 2) == "applied"
+    await session.refresh(t)
+    assert t.satisfaction == 2
+
+
+async def test_satisfaction_pending_until_the_ticket_lands(engine):
+    sessions = session_factory(engine)
+    d = draft(2)
+    async with sessions() as s:
+        assert await record_satisfaction(s, d.linkedid, 1) == "pending"
+        assert await record_satisfaction(s, d.linkedid, 3) == "pending"  # a later answer wins
+    async with sessions() as s, s.begin():  # how the ticket writer stores tickets
+        await create_tickets(s, [d, draft(3)])
+    async with sessions() as s:
+        stored = await s.scalar(select(Ticket).where(Ticket.linkedid == d.linkedid))
+        other = await s.scalar(select(Ticket).where(Ticket.linkedid == draft(3).linkedid))
+        left = await s.scalar(select(func.count()).select_from(PendingSatisfaction))
+    assert stored.satisfaction == 3 and other.satisfaction is None and left == 0
+
+
+async def test_bad_score_is_refused(session):
+    with pytest.raises(ValueError):
+        await record_satisfaction(session, "x", 4)
+
+
+async def test_lookup_needs_the_callers_own_number(session):
+    resolved, open_ = await create_tickets(
+        session,
+        [
+            draft(4, resolved_on_call=True),
+            draft(5, resolved_on_call=False, caller_num="13800000004"),
+        ],
+    )
+    assert (await get_for_caller(session, resolved.number, "13800000004")).id == resolved.id
+    assert await get_for_caller(session, resolved.number, "13900000000") is None
+    assert await get_for_caller(session, resolved.number, "") is None
+    assert await get_for_caller(session, "12345678", "13800000004") is None
+    found = await find_open_ticket(session, "13800000004")
+    assert found.id == open_.id
+    assert await find_open_ticket(session, "") is None
+
+
+@pytest.fixture
+async def client(engine):
+    runtime = SimpleNamespace(
+        sessions=session_factory(engine), now=NOW.timestamp, settings=Settings(_env_file=None)
+    )
+    transport = httpx.ASGITransport(app=create_app(runtime))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        c.runtime = runtime  # type: ignore[attr-defined]
+        yield c
+
+
+async def test_announcement_lifecycle(client):
+    ends = (NOW + timedelta(hours=6)).isoformat()
+    r = await client.post(
+        "/api/v1/announcements",
+        json={
+            "text": "萧山区部分地区今日停水，预计18时恢复。",
+            "sound": "custom/water-cut-xiaoshan",
+            "district": "xiaoshan",
+            "ends_at": ends,
+        },
+    )
+    assert r.status_code == 201, r.text
+    a = r.json()
+    assert a["active"] and a["leave_digit"] == "9" and a["district"] == "xiaoshan"
+    assert (await client.get(f"/api/v1/announcements/{a['id']}")).json()["text"].startswith("萧山")
+    # the IVR hears it for Xiaoshan callers only
+    deps = DbIvrDeps(client.runtime.sessions, now=NOW.timestamp)
+    ctx = await deps.context("057182001234", "xiaoshan")
+    assert [x.sound for x in ctx.announcements] == ["custom/water-cut-xiaoshan"]
+    assert (await deps.context("13800000000", None)).announcements == ()
+    # it expires by itself
+    later = DbIvrDeps(client.runtime.sessions, now=(NOW + timedelta(hours=7)).timestamp)
+    assert (await later.context("057182001234", "xiaoshan")).announcements == ()
+    # ended early by a supervisor
+    assert (await client.delete(f"/api/v1/announcements/{a['id']}")).status_code == 204
+    assert (await client.get("/api/v1/announcements")).json() == []
+    listed = (await client.get("/api/v1/announcements?include_ended=true")).json()
+    assert [x["active"] for x in listed] == [False]
+
+
+async def test_announcement_errors_are_problem_details(client):
+    r = await client.post(
+        "/api/v1/announcements",
+        json={"text": "x", "sound": "custom/x", "ends_at": (NOW - timedelta(hours=1)).isoformat()},
+    )
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    assert "future" in r.json()["detail"]
+    r = await client.post(
+        "/api/v1/announcements",
+        json={
+            "text": "x",
+            "sound": "custom/x",
+            "district": "mars",
+            "ends_at": (NOW + timedelta(hours=1)).isoformat(),
+        },
+    )
+    assert r.status_code == 422 and "xiaoshan" in r.json()["detail"]
+    r = await client.post(
+        "/api/v1/announcements",
+        json={"text": "x", "sound": "bad name;rm", "ends_at": "2026-12-01T00:00:00"},
+    )
+    assert r.status_code == 422 and r.json()["title"] == "Invalid request"
+    r = await client.get("/api/v1/announcements/999")
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+
+
+async def test_db_deps_survey_and_lookup(engine):
+    sessions = session_factory(engine)
+    async with sessions() as s:
+        (t,) = await create_tickets(s, [draft(8, resolved_on_call=False)])
+    deps = DbIvrDeps(sessions, now=NOW.timestamp)
+    assert (await deps.lookup_ticket(t.number, t.caller_num)).status == "awaiting_routing"
+    assert await deps.lookup_ticket(t.number, "13999999999") is None
+    assert (await deps.context(t.caller_num, None)).open_ticket.number == t.number
+    assert await deps.record_satisfaction(t.linkedid, 1) == "applied"
+    assert await deps.record_satisfaction("nope", 1) == "pending"
