@@ -70,6 +70,15 @@ class Settings(BaseSettings):
         description="Queue wrap-up time (wrapuptime in queues.conf) the seat states assume.",
     )
     action_timeout_s: float = Field(default=5.0, gt=0)
+    ami_ping_interval_s: float = Field(
+        default=10.0, gt=0, description="Keep-alive Ping period; an unanswered Ping reconnects."
+    )
+    ami_backoff_base_s: float = Field(default=0.5, gt=0, description="First reconnect wait.")
+    ami_backoff_cap_s: float = Field(default=30.0, gt=0, description="Longest reconnect wait.")
+    spool_dir: Path = Field(
+        default=Path("var/spool"),
+        description="Durable spool of tickets waiting for the database (JSON lines, fsync).",
+    )
     # The embedded PBX (used only when ami_url is unset).
     sim_seats: int = Field(default=150, ge=1, le=5000)
     sim_calls_per_hour: float = Field(default=1200.0, gt=0)

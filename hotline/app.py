@@ -123,6 +123,9 @@ def create_app(runtime: Runtime) -> FastAPI:
             raise HTTPException(404, f"no ticket {number}")
         return _ticket_json(t)
 
+    from ivr.api import make_router as announcements_router
+
+    app.include_router(announcements_router(runtime))
     return app
 
 

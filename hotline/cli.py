@@ -105,15 +105,39 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
 @app.command()
 def simulate(
     seats: Annotated[int, typer.Option(min=1, max=5000, help="Operator seats.")] = 150,
-    calls: Annotated[int, typer.Option(min=1, help="Callers to simulate.")] = 3000,
+    calls: Annotated[
+        int | None,
+        typer.Option(min=1, help="Callers to simulate [3000; with --profile: no cap]."),
+    ] = None,
     hours: Annotated[float, typer.Option(min=0.001, help="Hours the callers arrive over.")] = 1.0,
     speed: Annotated[
         float, typer.Option(min=0.01, help="Simulated seconds per real second.")
     ] = 120.0,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed, the same calls.")] = 1,
-    talk_mean: Annotated[float, typer.Option(min=1.0, help="Mean talk time, s.")] = 150.0,
-    patience_mean: Annotated[float, typer.Option(min=1.0, help="Mean caller patience, s.")] = 120.0,
-    wrapup: Annotated[float, typer.Option(min=0.0, help="Wrap-up after each call, s.")] = 10.0,
+    talk_mean: Annotated[
+        float | None,
+        typer.Option(min=1.0, help="Mean talk time, s (exponential) [150; traffic model]."),
+    ] = None,
+    patience_mean: Annotated[
+        float | None,
+        typer.Option(min=1.0, help="Mean caller patience, s (exponential) [120; traffic model]."),
+    ] = None,
+    wrapup: Annotated[
+        float | None, typer.Option(min=0.0, help="Wrap-up after each call, s [10; traffic model].")
+    ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            help="Arrivals by the traffic model (config/traffic.yaml): flat, a profile's name, "
+            "or calendar (the day's kind by the Chinese calendar). Default: simple Poisson."
+        ),
+    ] = None,
+    calls_per_hour: Annotated[
+        float | None, typer.Option(help="Arrival rate (no profile, or --profile flat).")
+    ] = None,
+    calls_per_day: Annotated[
+        float | None, typer.Option(help="Calls a day for --profile [traffic model].")
+    ] = None,
     ring: Annotated[
         float, typer.Option(min=0.0, help="Seconds a seat rings before answering.")
     ] = 2.0,
@@ -153,6 +177,9 @@ def simulate(
             database_url=database_url,
             progress=progress,
             start=start,
+            profile=profile,
+            calls_per_hour=calls_per_hour,
+            calls_per_day=calls_per_day,
         )
     )
     print(json.dumps(result), flush=True)
@@ -162,21 +189,41 @@ async def _simulate(
     settings: Settings,
     *,
     seats: int,
-    calls: int,
+    calls: int | None,
     hours: float,
     speed: float,
     seed: int,
-    talk_mean: float,
-    patience_mean: float,
-    wrapup: float,
+    talk_mean: float | None,
+    patience_mean: float | None,
+    wrapup: float | None,
     ring: float,
     database_url: str | None,
     progress: bool,
     start: datetime | None = None,
+    profile: str | None = None,
+    calls_per_hour: float | None = None,
+    calls_per_day: float | None = None,
 ) -> dict[str, Any]:
+    from hotline.cli_staffing import sim_traffic
     from hotline.runtime import Runtime, SimulationShape
-    from pbx.simulator import TrafficSpec
     from tickets import service
+
+    day_start = _start_epoch(start)
+    traffic = sim_traffic(
+        profile=profile,
+        calls=calls,
+        hours=hours,
+        calls_per_hour=calls_per_hour,
+        calls_per_day=calls_per_day,
+        talk_mean=talk_mean,
+        patience_mean=patience_mean,
+        wrapup=wrapup,
+        ring=ring,
+        seats=seats,
+        start_epoch=day_start,
+        traffic_config=settings.config_dir,
+    )
+    wrapup = traffic.wrapup_s
 
     tmp: tempfile.TemporaryDirectory[str] | None = None
     if database_url is None:
@@ -193,24 +240,23 @@ async def _simulate(
     try:
         await runtime.start()
         assert runtime.simulator is not None and runtime.sessions is not None
-        day_start = _start_epoch(start)
         runtime.simulator.begin_day(day_start)
-        done = runtime.simulator.run_traffic(
-            TrafficSpec(
-                calls=calls,
-                hours=hours,
-                patience_mean_s=patience_mean,
-                talk_mean_s=talk_mean,
-                start_at=day_start,
-            )
-        )
+        done = runtime.simulator.run_traffic(traffic.spec)
         show = progress and (sys.stderr.isatty() or os.environ.get("HOTLINE_PROGRESS") == "1")
-        await _follow(runtime, done, calls, show)
+        await _follow(runtime, done, traffic.expected_calls, show)
         await runtime.settle()
         async with runtime.sessions() as session:
             tickets = await service.count_tickets(session)
         totals = runtime.controller.calls.totals()
         waiting = sum(len(q) for q in runtime.controller.calls.waiting.values())
+        extra: dict[str, Any] = {}
+        if traffic.profile is not None:
+            extra["profile"] = traffic.profile
+        if traffic.steady is not None:  # what a long run of the flat profile approaches
+            extra["erlang_a"] = {
+                "answer_rate": round(traffic.steady.answer_rate, 4),
+                "mean_wait_s": round(traffic.steady.mean_wait_s, 2),
+            }
         return {
             "offered": totals.offered,
             "answered": totals.answered,
@@ -221,6 +267,7 @@ async def _simulate(
             "instant_resolution_rate": round(runtime.controller.instant_resolution_ratio, 4),
             "tickets": tickets,
             "elapsed_s": round(time.perf_counter() - started, 2),
+            **extra,
         }
     finally:
         await runtime.stop()
@@ -262,6 +309,19 @@ async def _follow(runtime: Any, done: asyncio.Future[Any], calls: int, show: boo
             await asyncio.wait([done], timeout=0.2)
         bar.update(task, completed=calls)
     done.result()
+
+
+from hotline.cli_config import app as config_app  # noqa: E402  (after the commands above)
+
+app.add_typer(config_app, name="config")
+
+from hotline.cli_staffing import register as _register_staffing  # noqa: E402
+
+_register_staffing(app)
+
+from hotline.cli_replay import register as _register_replay  # noqa: E402
+
+_register_replay(app)
 
 
 def main() -> None:  # pragma: no cover
