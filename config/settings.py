@@ -53,7 +53,11 @@ class Settings(BaseSettings):
         default=None,
         description="ami://user:secret@host:5038 of a real Asterisk; unset runs the embedded PBX.",
     )
-    agi_port: int = Field(default=4573, ge=1, le=65535)
+    agi_host: str = Field(
+        default="127.0.0.1",
+        description="Address the FastAGI server listens on (0.0.0.0 for a remote Asterisk).",
+    )
+    agi_port: int = Field(default=4573, ge=0, le=65535)
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     config_dir: Path = CONFIG_DIR

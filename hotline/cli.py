@@ -154,6 +154,21 @@ def simulate(
         ),
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    ivr: Annotated[
+        bool,
+        typer.Option(
+            help="Send every caller through the IVR over FastAGI first (--no-ivr: straight "
+            "to the queue, as the Erlang-A check wants)."
+        ),
+    ] = True,
+    recheck: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Seconds between a waiting caller's looks for a free seat (app_queue: 1; "
+            "0: at once, the ideal M/M/N+M queue of Erlang-A).",
+        ),
+    ] = 1.0,
 ) -> None:
     """Simulate CALLS callers over HOURS through the real path (embedded PBX, AMI over TCP,
     controller, database) and print one JSON line of results last."""
@@ -180,6 +195,8 @@ def simulate(
             profile=profile,
             calls_per_hour=calls_per_hour,
             calls_per_day=calls_per_day,
+            ivr=ivr,
+            recheck=recheck,
         )
     )
     print(json.dumps(result), flush=True)
@@ -203,6 +220,8 @@ async def _simulate(
     profile: str | None = None,
     calls_per_hour: float | None = None,
     calls_per_day: float | None = None,
+    ivr: bool = True,
+    recheck: float = 1.0,
 ) -> dict[str, Any]:
     from hotline.cli_staffing import sim_traffic
     from hotline.runtime import Runtime, SimulationShape
@@ -233,8 +252,15 @@ async def _simulate(
         settings,
         database_url=database_url,
         simulation=SimulationShape(
-            seats=seats, speed=speed, seed=seed, ring_s=ring, wrapup_s=wrapup
+            seats=seats,
+            speed=speed,
+            seed=seed,
+            ring_s=ring,
+            wrapup_s=wrapup,
+            ivr=ivr,
+            recheck_s=recheck,
         ),
+        agi_port=0,  # any free port: a simulation must not collide with a running serve
     )
     started = time.perf_counter()
     try:
@@ -244,6 +270,7 @@ async def _simulate(
         done = runtime.simulator.run_traffic(traffic.spec)
         show = progress and (sys.stderr.isatty() or os.environ.get("HOTLINE_PROGRESS") == "1")
         await _follow(runtime, done, traffic.expected_calls, show)
+        pbx_view = done.result()
         await runtime.settle()
         async with runtime.sessions() as session:
             tickets = await service.count_tickets(session)
@@ -258,6 +285,8 @@ async def _simulate(
                 "mean_wait_s": round(traffic.steady.mean_wait_s, 2),
             }
         return {
+            "calls": pbx_view["arrived"],
+            "served_by_ivr": pbx_view.get("served_by_ivr", 0),
             "offered": totals.offered,
             "answered": totals.answered,
             "abandoned": totals.abandoned,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import random
 import secrets
 import time
 from collections.abc import Callable
@@ -19,9 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from agents.operator import SimulatedOperator
 from config.settings import Settings
 from hotline.controller import Controller
+from ivr.metrics import register_ivr_metrics
+from ivr.server import DbIvrDeps, start_agi_server, stop_agi_server
 from metrics.collector import LinkMetrics, make_registry
 from pbx.ami import AmiLink
-from pbx.simulator import Simulator, SimulatorConfig
+from pbx.simulator import CallerInfo, Simulator, SimulatorConfig
+from pbx.simulator.agi import run_ivr, typical_caller
 from tickets.db import make_engine, session_factory, upgrade
 from tickets.spool import Spool
 from tickets.writer import TicketWriter
@@ -48,6 +52,13 @@ class SimulationShape:
     ring_s: float
     wrapup_s: float
     queue: str = "hotline"
+    #: Every simulated caller goes through the IVR over FastAGI before the queue.
+    ivr: bool = True
+    #: Virtual seconds a simulated caller spends in the IVR at the least (greeting, language
+    #: and main menu prompts). The callers' patience runs from joining the queue.
+    ivr_time_s: float = 20.0
+    #: app_queue's recheck of waiting callers (1 s); 0 for an ideal M/M/N+M queue.
+    recheck_s: float = 1.0
 
 
 class Runtime:
@@ -57,8 +68,11 @@ class Runtime:
         *,
         database_url: str | None = None,
         simulation: SimulationShape | None = None,
+        agi_port: int | None = None,
     ) -> None:
         self.settings = settings
+        self._agi_port = settings.agi_port if agi_port is None else agi_port
+        self.agi: asyncio.Server | None = None
         self.database_url = database_url or settings.database_url
         self.simulation = simulation or SimulationShape(
             seats=settings.sim_seats,
@@ -90,6 +104,7 @@ class Runtime:
         #: captures).
         self.record_raw: Callable[[bytes], None] | None = None
         self.registry, self.link_metrics = make_registry(self.controller, lambda: self.now())
+        self.ivr_metrics = register_ivr_metrics(self.registry)
         self._logins = 0
 
     def _wrapup(self) -> float:
@@ -120,6 +135,13 @@ class Runtime:
             spool=self.spool,
         )
         self.writer.start()
+        self.agi = await start_agi_server(
+            s.agi_host,
+            self._agi_port,
+            DbIvrDeps(self.sessions, now=lambda: self.now()),
+            config_dir=s.config_dir,
+            metrics=self.ivr_metrics,
+        )
         target = s.ami
         if target is None:
             shape = self.simulation
@@ -133,8 +155,13 @@ class Runtime:
                     wrapup_s=shape.wrapup_s,
                     speed=shape.speed,
                     seed=seed,
+                    recheck_s=shape.recheck_s,
+                    ivr_time_s=shape.ivr_time_s,
+                    patience_in_queue=True,
                 )
             )
+            if shape.ivr:
+                self.simulator.core.pre_queue = self._simulated_ivr(seed)
             port = await self.simulator.start(host="127.0.0.1", port=0)
             self.now = self.simulator.clock.now
             host, username, secret = "127.0.0.1", "hotline", self.simulator.secret
@@ -159,6 +186,29 @@ class Runtime:
         )
         await self.link.connect()
         self.synced.set()
+
+    @property
+    def agi_port(self) -> int:
+        assert self.agi is not None
+        return int(self.agi.sockets[0].getsockname()[1])
+
+    def _simulated_ivr(self, seed: int):  # type: ignore[no-untyped-def]
+        """The embedded PBX's AGI() step: the simulated caller goes through our own IVR over
+        FastAGI, pressing keys as a seeded typical caller would (the same call, the same keys).
+        A queue the IVR names that the embedded PBX does not have (the district queues when it
+        runs one queue) becomes the PBX's own queue."""
+        assert self.simulator is not None
+        queues = self.simulator.core.queues
+        default = self.simulation.queue
+
+        async def pre_queue(info: CallerInfo) -> dict[str, str]:
+            rng = random.Random(f"{seed}/ivr/{info.linkedid}")
+            result = await run_ivr("127.0.0.1", self.agi_port, info, typical_caller(rng))
+            wanted = result.get("IVR_QUEUE", "")
+            result["QUEUE"] = wanted if wanted in queues else default
+            return result
+
+        return pre_queue
 
     def _rejected(self, reason: str) -> None:
         self.link_metrics.frames_rejected.labels(reason=reason).inc()
@@ -216,6 +266,8 @@ class Runtime:
             await self.link.close()
         if self.simulator is not None:
             await self.simulator.stop()
+        if self.agi is not None:
+            await stop_agi_server(self.agi)
         if self.writer is not None:
             await self.writer.stop()
         if self.engine is not None:

@@ -65,6 +65,9 @@ class SimulatorConfig:
     varset: str = "some"  # VarSet volume: "none", "some" (the useful ones) or "all"
     joinempty: str = "yes"  # simple form only
     leavewhenempty: str = "no"  # simple form only
+    recheck_s: float = 1.0  # app_queue's 1 s recheck of waiting callers; 0 = ideal queue
+    ivr_time_s: float = 0.0  # virtual seconds in the IVR at the least (with a pre-queue hook)
+    patience_in_queue: bool = False  # patience runs from queue join, not from call start
 
     @classmethod
     def from_queues_conf(cls, path: str, **kw: object) -> SimulatorConfig:
@@ -105,6 +108,9 @@ class Simulator:
             rng_seed=cfg.seed,
             varset=cfg.varset,
             default_queue=cfg.queue,
+            recheck_s=cfg.recheck_s,
+            ivr_time_s=cfg.ivr_time_s,
+            patience_in_queue=cfg.patience_in_queue,
         )
         if not cfg.queues:
             self.core.add_queue(

@@ -310,6 +310,8 @@ def typical_caller(rng: random.Random) -> Callable[[str], str | None]:
         "hotline/main-menu": menu,
         "hotline/ticket-done": ["0"],
         "hotline/open-ticket-offer": ["3"],
+        # out of hours: mostly the night operator, now and then an urgent outage or progress
+        "hotline/closed": [rng.choices("012", weights=[80, 10, 10])[0]],
     }
 
     def press(prompt: str) -> str | None:

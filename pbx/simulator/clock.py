@@ -62,6 +62,10 @@ class ScaledClock:
         self._current: float | None = None  # virtual time of the callback being run
         self._last = self.epoch  # the latest virtual time handed out (monotonic)
         self._closed = False
+        # Holds: virtual time does not pass any of these until they are released (real I/O
+        # that the simulated world waits for: a FastAGI session of the IVR step).
+        self._holds: dict[int, float] = {}
+        self._hold_seq = itertools.count()
 
     # -- time --------------------------------------------------------------------------
     def _bind(self) -> asyncio.AbstractEventLoop:
@@ -77,7 +81,38 @@ class ScaledClock:
             except RuntimeError:  # no running loop: time stands still at the epoch
                 return self.epoch
         assert self._loop is not None
-        return self.epoch + (self._loop.time() - self._t0) * self.speed
+        t = self.epoch + (self._loop.time() - self._t0) * self.speed
+        if self._holds:
+            limit = min(self._holds.values())
+            if t > limit:
+                return limit
+        return t
+
+    # -- holds -------------------------------------------------------------------------
+    def hold(self, vt: float) -> int:
+        """Stop virtual time at ``vt`` (if it gets there) until :meth:`release` of the token.
+
+        The IVR step of a simulated call is a real FastAGI session; holding the clock at the
+        moment the call should leave the IVR makes its result land at that exact virtual time
+        however long the round trips took, so a seeded run stays the same run.
+        """
+        self._bind()
+        token = next(self._hold_seq)
+        self._holds[token] = vt
+        return token
+
+    def release(self, token: int) -> None:
+        """End a hold; virtual time goes on from where it stood (no jump)."""
+        if token not in self._holds:
+            return
+        loop = self._bind()
+        stood = self._real_now()  # where time stands with this hold still in place
+        del self._holds[token]
+        if self._real_now() > stood:  # it was holding time back: carry on from there
+            self.epoch = stood
+            self._t0 = loop.time()
+        if self._current is None:
+            self._arm()
 
     def now(self) -> float:
         """Virtual epoch seconds (the scheduled time while a clock callback runs)."""
@@ -126,6 +161,8 @@ class ScaledClock:
         if not heap:
             return
         when = heap[0][0]
+        if self._holds and when > min(self._holds.values()):
+            return  # re-armed when the hold is released
         if self._armed is not None:
             if when >= self._armed_for:
                 return

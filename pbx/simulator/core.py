@@ -424,6 +424,8 @@ class PbxCore:
         default_queue: str = "hotline",
         pre_queue: PreQueueHook | None = None,
         recheck_s: float = 1.0,
+        ivr_time_s: float = 0.0,
+        patience_in_queue: bool = False,
     ) -> None:
         if varset not in VARSET_LEVELS:
             raise ValueError(f"varset must be one of {VARSET_LEVELS}")
@@ -438,6 +440,14 @@ class PbxCore:
         self.recheck_s = recheck_s
         #: The IVR step run for each caller's ``;2`` before Queue(); None = no AGI step.
         self.pre_queue: PreQueueHook | None = pre_queue
+        #: Virtual seconds a caller spends in the IVR at the least (its prompts); the hook's
+        #: answer is applied no earlier, so a seeded run does not depend on how fast the real
+        #: FastAGI round trips were. A caller's own ``ivr_s`` attribute overrides it.
+        self.ivr_time_s = ivr_time_s
+        #: Whether a caller's patience runs from joining the queue (the traffic model's and
+        #: Erlang-A's meaning: how long they will wait for an operator) rather than from the
+        #: start of the call (what the recorded test dialplan's caller-sim does).
+        self.patience_in_queue = patience_in_queue
         self.queues: dict[str, Queue] = {}
         self.devices: dict[str, Device] = {}
         self.channels: dict[str, Channel] = {}
@@ -453,7 +463,13 @@ class PbxCore:
         self._cmd_seq = 0
         self.calls_processed = 0
         self.stats: dict[str, int] = dict(
-            offered=0, answered=0, abandoned=0, waiting=0, talking=0, finished=0
+            offered=0,
+            answered=0,
+            abandoned=0,
+            waiting=0,
+            talking=0,
+            finished=0,
+            served_by_ivr=0,
         )
         self.started = clock.now()
 
@@ -876,7 +892,7 @@ class PbxCore:
 
     def _after_answer(self, caller: Caller) -> None:
         """Both halves are up: start the caller's patience, then the IVR step or Queue()."""
-        if caller.patience is not None:
+        if caller.patience is not None and not self.patience_in_queue:
             caller.abandon_timer = self.clock.call_later(caller.patience, self._abandon, caller)
         caller.state = PREQUEUE
         if not caller.queue:
@@ -916,14 +932,21 @@ class PbxCore:
             agi_command=agi_command,
         )
         assert self.pre_queue is not None
+        not_before = self.clock.now() + float(caller.attrs.get("ivr_s", self.ivr_time_s))
         try:
             task = asyncio.ensure_future(self.pre_queue(info))
         except RuntimeError:  # no running loop: skip the IVR step
             self._enter_queue(caller)
             return
         caller.hook_task = task
+        # With a modelled IVR time the clock waits at its end for the real FastAGI session
+        # (deterministic); without one the session's real duration is its virtual duration.
+        hold = getattr(self.clock, "hold", None) if not_before > self.clock.now() else None
+        token = hold(not_before) if hold is not None else None
 
         def done(t: asyncio.Task) -> None:
+            if token is not None:
+                self.clock.release(token)  # type: ignore[attr-defined]
             if caller.hook_task is not t:
                 return
             caller.hook_task = None
@@ -933,7 +956,10 @@ class PbxCore:
             result = {} if exc is not None else (t.result() or {})
             if exc is not None:
                 log.warning("pre-queue hook failed for %s: %r", c2.name, exc)
-            self.clock.call_later(0.0, self._hook_done, caller, dict(result), issued, exc is None)
+            # Held: exactly at the end of the modelled IVR time (the clock cannot have run
+            # callbacks past it); otherwise as soon as the real session ended.
+            at = not_before if token is not None else max(self.clock.now(), not_before)
+            self.clock.call_at(at, self._hook_done, caller, dict(result), issued, exc is None)
 
         task.add_done_callback(done)
 
@@ -948,8 +974,14 @@ class PbxCore:
                     self._varset(c2, k, str(v), "some")
             else:
                 self.agi_exec(c2, f'SET VARIABLE {k} "{v}"')
-        self._varset(c2, "AGISTATUS", "SUCCESS" if ok else "FAILURE")
+        status = str(result.get("AGISTATUS", "SUCCESS")) if ok else "FAILURE"
+        self._varset(c2, "AGISTATUS", status)
         self._varset(c2, "TRYSTATUS", "SUCCESS" if ok else "FAILED")
+        if status == "HANGUP":
+            # The IVR hung up: the caller was served by it alone (ticket progress, an
+            # announcement) or left in the menu. The dialplan never reaches Queue().
+            self._ivr_hangup(caller)
+            return
         if result.get("QUEUE"):
             caller.queue = str(result["QUEUE"])
         self._enter_queue(caller)
@@ -992,6 +1024,8 @@ class PbxCore:
             pos -= 1
         q.callers.insert(pos, caller)
         caller.join_time = now
+        if self.patience_in_queue and caller.patience is not None and caller.abandon_timer is None:
+            caller.abandon_timer = self.clock.call_later(caller.patience, self._abandon, caller)
         caller.anchor = now
         caller.original_position = pos + 1
         caller.state = WAITING
@@ -1593,14 +1627,28 @@ class PbxCore:
         self.stats["abandoned"] += 1
         self._finish(caller, status.lower() or "failed")
 
+    def _ivr_hangup(self, caller: Caller) -> None:
+        """The AGI script hung the caller's channel up before Queue()."""
+        self._stop_timers(caller)
+        c1, c2 = caller.chan1, caller.chan2
+        self._hangup_req("SoftHangupRequest", c2, 16)
+        self._hangup(c2, 16)
+        self._cdr(c2)
+        self._hangup_req("HangupRequest", c1, 16)
+        self._hangup(c1, 16)
+        self._cdr(c1)
+        self.stats["offered"] -= 1  # it never reached a queue
+        self.stats["served_by_ivr"] += 1
+        self._finish(caller, "ivr")
+
     def _finish(self, caller: Caller, outcome: str) -> None:
         caller.state = DONE
         caller.outcome = outcome
         self.stats["finished"] += 1
         if caller.on_done is not None:
             cb = caller.on_done
-            # traffic streams count answered/abandoned; a timeout is an abandon for them
-            cb(caller, outcome if outcome == "answered" else "abandoned")
+            # traffic streams count answered/abandoned/ivr; a timeout is an abandon for them
+            cb(caller, outcome if outcome in ("answered", "ivr") else "abandoned")
 
     # -- AMI actions on channels -------------------------------------------------------
     def extension_exists(self, context: str, exten: str) -> bool:

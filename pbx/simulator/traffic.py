@@ -168,6 +168,8 @@ class TrafficStream:
         self.finished = 0
         self.answered = 0
         self.abandoned = 0
+        #: Callers the IVR served alone (or who hung up in its menu): they never queued.
+        self.served_by_ivr = 0
         self.records: list[CallerRecord] = []
         self._live: dict[int, CallerRecord] = {}
         self._pending_repeats: set[TimerHandle] = set()
@@ -200,6 +202,7 @@ class TrafficStream:
             arrived=self.arrived,
             answered=self.answered,
             abandoned=self.abandoned,
+            served_by_ivr=self.served_by_ivr,
             finished=self.finished,
         )
         if self.plan is not None:
@@ -291,6 +294,8 @@ class TrafficStream:
         now = self.clock.now()
         if outcome == "answered":
             self.answered += 1
+        elif outcome == "ivr":
+            self.served_by_ivr += 1
         else:
             self.abandoned += 1
         if rec is not None:

@@ -36,6 +36,7 @@ async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
         Settings(_env_file=None),
         database_url=f"sqlite:///{tmp_path / 'app.db'}",
         simulation=SimulationShape(seats=8, speed=600.0, seed=5, ring_s=2.0, wrapup_s=5.0),
+        agi_port=0,
     )
     await rt.start()
     yield rt
@@ -111,6 +112,10 @@ async def test_answered_calls_become_tickets_with_the_api(
     assert len(rows) == runtime.controller.calls.totals().answered > 0
     t = rows[0]
     assert t["channel"] == "phone" and "*" in t["caller"]
+    # every caller went through the IVR over FastAGI before the queue
+    s = samples((await client.get("/metrics")).text)
+    sessions = sum(v for (n, _), v in s.items() if n == "hotline_ivr_sessions_total")
+    assert sessions == 20
     one = (await client.get(f"/api/v1/tickets/{t['number']}")).json()
     assert one["linkedid"] == t["linkedid"]
 

@@ -203,7 +203,9 @@ async def test_abandon_while_waiting_follows_trace_order():
     ]
     ab = next(e for e in events if e["Event"] == "QueueCallerAbandon")
     assert (ab["Position"], ab["OriginalPosition"], ab["HoldTime"]) == ("1", "1", "12")
-    assert sim.stats == dict(offered=1, answered=0, abandoned=1, waiting=0, talking=0, finished=1)
+    assert sim.stats == dict(
+        offered=1, answered=0, abandoned=1, waiting=0, talking=0, finished=1, served_by_ivr=0
+    )
     params = sim.core.queue_status("hotline")[0]
     assert params["Abandoned"] == "1" and params["Completed"] == "0"
     await sim.stop()
@@ -292,7 +294,11 @@ async def test_traffic_run_finishes_and_counts_add_up():
     assert s["offered"] == 200 == s["answered"] + s["abandoned"] == s["finished"]
     assert s["waiting"] == 0 and s["talking"] == 0
     assert result == dict(
-        arrived=200, answered=s["answered"], abandoned=s["abandoned"], finished=200
+        arrived=200,
+        answered=s["answered"],
+        abandoned=s["abandoned"],
+        finished=200,
+        served_by_ivr=0,
     )
     assert s["answered"] > 0 and s["abandoned"] > 0
     count = Counter(e["Event"] for e in events)

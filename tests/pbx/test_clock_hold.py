@@ -1,0 +1,37 @@
+"""Holding the embedded PBX's virtual clock while real I/O (the IVR's FastAGI) runs."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pbx.simulator.clock import ScaledClock
+
+
+async def test_time_stops_at_a_hold_and_goes_on_from_there() -> None:
+    clock = ScaledClock(speed=1000.0, epoch=1000.0)
+    ran: list[float] = []
+    clock.call_at(1005.0, lambda: ran.append(clock.now()))
+    token = clock.hold(1002.0)
+    await asyncio.sleep(0.05)  # 50 virtual seconds if time ran
+    assert clock.now() <= 1002.0
+    assert ran == []
+    clock.release(token)
+    assert clock.now() < 1002.5  # no jump over the time that stood still
+    await asyncio.sleep(0.02)
+    assert ran == [1005.0]
+    clock.close()
+
+
+async def test_a_hold_in_the_future_does_not_stop_earlier_callbacks() -> None:
+    clock = ScaledClock(speed=1000.0, epoch=0.0)
+    ran: list[str] = []
+    clock.call_at(1.0, ran.append, "early")
+    clock.call_at(9.0, ran.append, "late")
+    token = clock.hold(5.0)
+    await asyncio.sleep(0.03)
+    assert ran == ["early"]
+    clock.release(token)
+    clock.release(token)  # idempotent
+    await asyncio.sleep(0.02)
+    assert ran == ["early", "late"]
+    clock.close()
