@@ -296,11 +296,14 @@ async def main(args: argparse.Namespace) -> dict:
         f"lag at {args.rate:g} events/s over {len(stamped)} events: "
         f"p50 {result['lag_p50_ms']} ms, p99 {result['lag_p99_ms']} ms"
     )
+    return result
+
+
+def write(result: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"results: {out}")
-    return result
 
 
 def cli() -> None:
@@ -315,7 +318,13 @@ def cli() -> None:
     if args.serve:
         serve(args.serve, args.rate if args.rate else 0, args.port_file)
         return
-    asyncio.run(main(args))
+    result = asyncio.run(main(args))
+    # The IVR's FastAGI figures and the simulator's calls per second (their own event loops).
+    from bench import agi, sim
+
+    agi.run(result)
+    sim.run(result)
+    write(result)
 
 
 if __name__ == "__main__":

@@ -126,7 +126,14 @@ def run(
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        results["agi"] = asyncio.run(_both(sessions, concurrency, seed))
+        r = results["agi"] = asyncio.run(_both(sessions, concurrency, seed))
+        alone = r["one_at_a_time"]
+        print(
+            f"IVR over FastAGI: {r['sessions_per_s']} sessions/s with {concurrency} at once "
+            f"(command latency mean {r['command_latency_mean_ms']} ms); one at a time "
+            f"{alone['sessions_per_s']} sessions/s, {alone['command_latency_mean_ms']} ms "
+            "per command"
+        )
         return
     raise RuntimeError("bench.agi.run is synchronous: call it outside the event loop")
 

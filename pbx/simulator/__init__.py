@@ -17,6 +17,7 @@ import asyncio
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pbx.simulator.clock import ScaledClock
 from pbx.simulator.config import MemberConfig, QueueConfig, city_centre, load_queues_conf
@@ -95,11 +96,14 @@ class SimulatorConfig:
 class Simulator:
     """The embedded PBX: queues of static seats, an AMI server and caller streams."""
 
-    def __init__(self, config: SimulatorConfig | None = None) -> None:
+    def __init__(self, config: SimulatorConfig | None = None, *, clock: Any = None) -> None:
+        """``clock``: another clock with ScaledClock's interface, e.g. a
+        :class:`~pbx.simulator.desclock.DesClock` to run the PBX as fast as it can (no AMI
+        server then: its sessions would see time jump)."""
         self.config = cfg = config or SimulatorConfig()
         #: The AMI secret: the configured one, or a random one made for this process.
         self.secret = cfg.secret or secrets.token_urlsafe(16)
-        self.clock = ScaledClock(cfg.speed, cfg.epoch)
+        self.clock = clock if clock is not None else ScaledClock(cfg.speed, cfg.epoch)
         self._listeners: list[Callable[[dict[str, str]], None]] = []
         self.core = PbxCore(
             self.clock,
