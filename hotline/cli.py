@@ -274,6 +274,7 @@ async def _simulate(
         await runtime.settle()
         async with runtime.sessions() as session:
             tickets = await service.count_tickets(session)
+            rated = await service.count_rated(session)
         totals = runtime.controller.calls.totals()
         waiting = sum(len(q) for q in runtime.controller.calls.waiting.values())
         extra: dict[str, Any] = {}
@@ -295,6 +296,7 @@ async def _simulate(
             "mean_wait_s": round(totals.mean_wait_s, 2),
             "instant_resolution_rate": round(runtime.controller.instant_resolution_ratio, 4),
             "tickets": tickets,
+            "rated": rated,
             "elapsed_s": round(time.perf_counter() - started, 2),
             **extra,
         }

@@ -21,7 +21,7 @@ from agents.operator import SimulatedOperator
 from config.settings import Settings
 from hotline.controller import Controller
 from ivr.metrics import register_ivr_metrics
-from ivr.server import DbIvrDeps, start_agi_server, stop_agi_server
+from ivr.server import DbIvrDeps, app_of, start_agi_server, stop_agi_server
 from metrics.collector import LinkMetrics, make_registry
 from pbx.ami import AmiLink
 from pbx.simulator import CallerInfo, Simulator, SimulatorConfig
@@ -33,6 +33,9 @@ from tickets.writer import TicketWriter
 __all__ = ["Runtime", "SimulationShape"]
 
 log = logging.getLogger(__name__)
+
+#: How simulated callers rate a call in the survey: 1 satisfied, 2 basically, 3 dissatisfied.
+SURVEY_WEIGHTS = (80, 15, 5)
 
 
 def spool_dir_for(base: Path, database_url: str) -> Path:
@@ -59,6 +62,9 @@ class SimulationShape:
     ivr_time_s: float = 20.0
     #: app_queue's recheck of waiting callers (1 s); 0 for an ideal M/M/N+M queue.
     recheck_s: float = 1.0
+    #: Virtual seconds of the satisfaction survey after a call the operator ended (with
+    #: ``ivr``: the caller stays on for it, then hangs up).
+    survey_time_s: float = 10.0
 
 
 class Runtime:
@@ -162,6 +168,8 @@ class Runtime:
             )
             if shape.ivr:
                 self.simulator.core.pre_queue = self._simulated_ivr(seed)
+                self.simulator.core.post_call = self._simulated_survey(seed)
+                self.simulator.core.survey_time_s = shape.survey_time_s
             port = await self.simulator.start(host="127.0.0.1", port=0)
             self.now = self.simulator.clock.now
             host, username, secret = "127.0.0.1", "hotline", self.simulator.secret
@@ -209,6 +217,24 @@ class Runtime:
             return result
 
         return pre_queue
+
+    def _simulated_survey(self, seed: int):  # type: ignore[no-untyped-def]
+        """The embedded PBX's survey after a call the operator ended: the caller answers our
+        IVR's ``survey`` script over FastAGI (``agi_arg_1`` = the linkedid), 1 satisfied,
+        2 basically satisfied, 3 dissatisfied, drawn from a seeded rng per call."""
+        assert self.agi is not None
+        question = app_of(self.agi).menus.system_sounds.survey_question.sound
+
+        async def post_call(info: CallerInfo) -> dict[str, str]:
+            rng = random.Random(f"{seed}/survey/{info.linkedid}")
+            answer = rng.choices("123", weights=SURVEY_WEIGHTS)[0]
+
+            def press(prompt: str) -> str | None:
+                return answer if prompt == question else None
+
+            return await run_ivr("127.0.0.1", self.agi_port, info, press, script="survey")
+
+        return post_call
 
     def _rejected(self, reason: str) -> None:
         self.link_metrics.frames_rejected.labels(reason=reason).inc()

@@ -134,6 +134,7 @@ WAITING = "waiting"  # in the queue, not ringing anyone
 RINGING = "ringing"  # in the queue, ringing one or more members
 RETRY = "retry"  # in the queue, pausing `retry` seconds after a ring failed
 TALKING = "talking"
+SURVEY = "survey"  # the operator hung up; the caller's ;2 runs the post-call hook (survey)
 DONE = "done"
 
 
@@ -395,6 +396,8 @@ class CallerInfo:
 
 
 PreQueueHook = Callable[[CallerInfo], Awaitable[dict[str, str]]]
+#: The survey after the call: same shape, run on the caller's ``;2`` once the operator hung up.
+PostCallHook = PreQueueHook
 
 
 def _avg(old: int, new: int) -> int:
@@ -426,6 +429,8 @@ class PbxCore:
         recheck_s: float = 1.0,
         ivr_time_s: float = 0.0,
         patience_in_queue: bool = False,
+        post_call: PostCallHook | None = None,
+        survey_time_s: float = 0.0,
     ) -> None:
         if varset not in VARSET_LEVELS:
             raise ValueError(f"varset must be one of {VARSET_LEVELS}")
@@ -448,6 +453,12 @@ class PbxCore:
         #: Erlang-A's meaning: how long they will wait for an operator) rather than from the
         #: start of the call (what the recorded test dialplan's caller-sim does).
         self.patience_in_queue = patience_in_queue
+        #: The survey step (``AGI(.../survey,${CHANNEL(linkedid)})``) run on the caller's ``;2``
+        #: when the operator hung up first (``Queue(...,c)`` goes on); None = hang up at once.
+        self.post_call: PostCallHook | None = post_call
+        #: Virtual seconds the survey takes (its prompts), held like ``ivr_time_s``; 0 = the
+        #: session's real duration. A caller's own ``survey_s`` attribute overrides it.
+        self.survey_time_s = survey_time_s
         self.queues: dict[str, Queue] = {}
         self.devices: dict[str, Device] = {}
         self.channels: dict[str, Channel] = {}
@@ -1432,11 +1443,105 @@ class PbxCore:
             self._queue_vars(c2, q)
         self._unbridge(caller, a1, c2)
         self._hangup(a1, 16)
+        if self.post_call is not None:
+            # Queue(...,c): the caller stays on for the survey; the seat is free right now.
+            self._bridge_event("BridgeDestroy", caller.bridge_id, 0)
+            caller.bridge_id = ""
+            self._member_event("QueueMemberStatus", m)
+            self.stats["talking"] -= 1
+            self._free_device(m)
+            self._run_survey(caller)
+            return
         self._caller_gone(caller, first_2=True)
         self._member_event("QueueMemberStatus", m)
         self.stats["talking"] -= 1
         self._finish(caller, "answered")
         self._free_device(m)
+
+    def _run_survey(self, caller: Caller) -> None:
+        """``AGI(${HOTLINE_AGI}/survey,${CHANNEL(linkedid)})`` on the caller's ``;2`` after the
+        operator hung up, then ``Hangup()`` (extensions.conf). Held like the IVR step."""
+        c2 = caller.chan2
+        caller.state = SURVEY
+        base = self.globals.get("AGI_URL", "agi://127.0.0.1:4573/ivr").rsplit("/", 1)[0]
+        c2.priority = 10
+        c2.app, c2.appdata = "AGI", f"{base}/survey,{c2.linkedid}"
+        issued: list[str] = []
+
+        def agi_command(command: str, result_code: str = "200", result: str = "Success"):
+            if caller.state == SURVEY:
+                issued.append(command)
+                self.agi_exec(c2, command, result_code, result)
+
+        info = CallerInfo(
+            channel=c2.name,
+            uniqueid=c2.uniqueid,
+            linkedid=c2.linkedid,
+            caller_num=caller.num,
+            caller_name=caller.name,
+            exten=caller.exten,
+            context="callers",
+            queue=caller.queue,
+            variables=dict(c2.vars),
+            attrs=dict(caller.attrs),
+            agi_command=agi_command,
+        )
+        assert self.post_call is not None
+        not_before = self.clock.now() + float(caller.attrs.get("survey_s", self.survey_time_s))
+        try:
+            task = asyncio.ensure_future(self.post_call(info))
+        except RuntimeError:  # no running loop: no survey
+            self._survey_done(caller, {}, issued, False)
+            return
+        caller.hook_task = task
+        hold = getattr(self.clock, "hold", None) if not_before > self.clock.now() else None
+        token = hold(not_before) if hold is not None else None
+
+        def done(t: asyncio.Task) -> None:
+            if token is not None:
+                self.clock.release(token)  # type: ignore[attr-defined]
+            if caller.hook_task is not t:
+                return
+            caller.hook_task = None
+            if t.cancelled() or caller.state != SURVEY:
+                return
+            exc = t.exception()
+            result = {} if exc is not None else (t.result() or {})
+            if exc is not None:
+                log.warning("post-call hook failed for %s: %r", c2.name, exc)
+            at = not_before if token is not None else max(self.clock.now(), not_before)
+            self.clock.call_at(at, self._survey_done, caller, dict(result), issued, exc is None)
+
+        task.add_done_callback(done)
+
+    def _survey_done(self, caller: Caller, result: dict[str, str], issued: list[str], ok: bool):
+        if caller.state != SURVEY:
+            return
+        c2 = caller.chan2
+        for k, v in result.items():
+            k = str(k)
+            if k == "AGISTATUS":
+                continue
+            if issued:  # the AGI client reported its own commands
+                if c2.vars.get(k.lstrip("_")) != str(v):
+                    self._varset(c2, k, str(v), "some")
+            else:
+                self.agi_exec(c2, f'SET VARIABLE {k} "{v}"')
+        status = str(result.get("AGISTATUS", "SUCCESS")) if ok else "FAILURE"
+        self._varset(c2, "AGISTATUS", status)
+        self._varset(c2, "TRYSTATUS", "SUCCESS" if ok else "FAILED")
+        c2.priority = 12
+        c2.app, c2.appdata = "Hangup", ""
+        self._end_survey(caller)
+
+    def _end_survey(self, caller: Caller) -> None:
+        """The caller's Local pair hangs up after the survey (or during it)."""
+        self._stop_timers(caller)
+        if caller.hook_task is not None:
+            task, caller.hook_task = caller.hook_task, None
+            task.cancel()
+        self._caller_gone(caller, first_2=True)
+        self._finish(caller, "answered")
 
     def _end_call_caller(self, caller: Caller) -> None:
         """The citizen hangs up first (``AgentComplete Reason: caller``)."""
@@ -1788,6 +1893,8 @@ class PbxCore:
                 if caller.timer is not None:
                     caller.timer.cancel()
                 self._end_call_caller(caller)
+            elif caller.state == SURVEY:
+                self._end_survey(caller)
             return True
         # an agent leg
         for leg in list(caller.legs):
