@@ -9,12 +9,12 @@ principle 4).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import SessionTransactionOrigin
@@ -177,6 +177,26 @@ def _caller_began(session: AsyncSession) -> bool:
     return root is not None and root.origin is not SessionTransactionOrigin.AUTOBEGIN
 
 
+async def _lock_calls(session: AsyncSession, linkedids: Iterable[str]) -> None:
+    """Serialise the survey answer and the ticket of the same call.
+
+    On PostgreSQL (READ COMMITTED) a ticket being written and its survey answer being recorded
+    in two transactions at once could each miss the other: the answer would stay pending for
+    ever. Both take a transaction-scoped advisory lock per ``Linkedid`` (in sorted order, so two
+    batches cannot deadlock) before they look for the other. SQLite serialises writers itself.
+    """
+    ids = sorted(set(linkedids))
+    if not ids or session.get_bind().dialect.name != "postgresql":
+        return
+    await session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(hashtext(x)) "
+            "FROM (SELECT x FROM unnest(CAST(:ids AS text[])) AS x ORDER BY x) AS s"
+        ),
+        {"ids": ids},
+    )
+
+
 def _dialect_insert(session: AsyncSession) -> Any:
     name = session.get_bind().dialect.name
     if name == "postgresql":
@@ -195,6 +215,12 @@ async def count_resolved_on_call(session: AsyncSession) -> int:
     """Tickets resolved during the call (即时答复): the numerator of the instant-resolution
     rate, whose denominator is the calls answered."""
     stmt = select(func.count()).select_from(Ticket).where(Ticket.resolved_on_call.is_(True))
+    return int(await session.scalar(stmt) or 0)
+
+
+async def count_rated(session: AsyncSession) -> int:
+    """Tickets with a survey answer (``satisfaction`` 1, 2 or 3)."""
+    stmt = select(func.count()).select_from(Ticket).where(Ticket.satisfaction.is_not(None))
     return int(await session.scalar(stmt) or 0)
 
 
@@ -261,6 +287,7 @@ async def record_satisfaction(session: AsyncSession, linkedid: str, score: int) 
         raise ValueError("linkedid: must not be empty")
     own_transaction = not _caller_began(session)
     try:
+        await _lock_calls(session, [linkedid])
         result = await session.execute(
             update(Ticket).where(Ticket.linkedid == linkedid).values(satisfaction=score)
         )
@@ -285,6 +312,7 @@ async def _apply_pending_satisfaction(session: AsyncSession, created: Sequence[T
     linkedids = {t.linkedid for t in created if t.linkedid}
     if not linkedids:
         return
+    await _lock_calls(session, linkedids)
     rows = (
         await session.execute(
             select(PendingSatisfaction.linkedid, PendingSatisfaction.score).where(

@@ -224,3 +224,38 @@ async def test_joins_the_callers_transaction(engine):
 
 async def test_empty_batch(session):
     assert await create_tickets(session, []) == []
+
+
+async def test_survey_answer_and_ticket_written_at_once_meet(migrated_url: str) -> None:
+    """The survey answer and the ticket of one call, recorded in two transactions at the same
+    time, always end up together (no answer left pending for ever)."""
+    import asyncio
+
+    from sqlalchemy import select as _select
+
+    from tickets.db import make_engine, session_factory
+    from tickets.models import PendingSatisfaction, Ticket
+    from tickets.service import create_tickets, record_satisfaction
+
+    engine = make_engine(migrated_url)
+    sessions = session_factory(engine)
+    try:
+        for i in range(20):
+            d = draft(i)
+
+            async def write(d=d) -> None:
+                async with sessions() as s, s.begin():
+                    await create_tickets(s, [d])
+
+            async def rate(d=d) -> None:
+                async with sessions() as s:
+                    await record_satisfaction(s, d.linkedid, 2)
+
+            await asyncio.gather(write(), rate())
+        async with sessions() as s:
+            left = (await s.execute(_select(PendingSatisfaction))).all()
+            rated = (await s.execute(_select(Ticket.satisfaction))).scalars().all()
+        assert left == []
+        assert rated == [2] * 20
+    finally:
+        await engine.dispose()
