@@ -1100,7 +1100,11 @@ class PbxCore:
             self._queue_exit(caller, "LEAVEEMPTY")
             return
         # Keep looking on the 1 s grid while a member may free itself in time (wrap-up ends,
-        # a ring is answered elsewhere); otherwise a change in the queue kicks us.
+        # a ring is answered elsewhere); otherwise a change in the queue kicks us. Without the
+        # grid (recheck_s=0) the kicks alone suffice (a wrap-up's end kicks the queue, see
+        # _count_completed); re-checking "now" would spin at one virtual instant for ever.
+        if self.recheck_s <= 0:
+            return
         if any(self._in_wrapup(q, m, now) for m in q.members.values()) or q.leavewhenempty:
             self._schedule_check(caller)
 

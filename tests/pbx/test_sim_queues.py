@@ -209,3 +209,22 @@ async def test_a_thousand_seats_in_eight_queues():
     s = sim.stats
     assert s["offered"] == 1200 == s["finished"] and s["answered"] > 1100
     await sim.stop()
+
+
+def test_ideal_queue_with_wrapup_does_not_spin_at_one_instant():
+    """recheck_s=0 (the ideal M/M/N+M queue) with a wrap-up: the waiting caller is served when
+    the wrap-up ends, without re-checking at the same virtual instant for ever."""
+    from pbx.simulator.core import PbxCore
+    from pbx.simulator.desclock import DesClock
+
+    clock = DesClock(1_800_000_000.0)
+    core = PbxCore(clock, lambda h: None, ring_time_s=0.0, recheck_s=0.0)
+    core.add_queue("hotline", strategy="rrmemory", timeout=15.0, retry=1.0, wrapuptime=10.0)
+    core.add_member("hotline", "Local/8001@agents/n", membership="static", event=False)
+    for num in ("13800000001", "13800000002"):
+        core.caller_arrive("hotline", num, "张三", patience=None, talk=5.0)
+    ran = 0
+    while clock.step():
+        ran += 1
+        assert ran < 1000, "the PBX spins at one instant"
+    assert core.stats["answered"] == 2 and core.stats["waiting"] == 0
