@@ -919,13 +919,46 @@ class PbxCore:
             self._run_hook(caller)
 
     def _run_hook(self, caller: Caller) -> None:
+        """``AGI(${AGI_URL})`` on the caller's ``;2`` before ``Queue()`` (the IVR step)."""
         c2 = caller.chan2
         c2.priority = 6
         c2.app, c2.appdata = "AGI", self.globals.get("AGI_URL", "")
+        assert self.pre_queue is not None
+        self._agi_step(
+            caller,
+            self.pre_queue,
+            state=PREQUEUE,
+            modelled_s=float(caller.attrs.get("ivr_s", self.ivr_time_s)),
+            then=self._hook_done,
+            without_loop=lambda: self._enter_queue(caller),
+            what="pre-queue",
+        )
+
+    def _agi_step(
+        self,
+        caller: Caller,
+        hook: PreQueueHook,
+        *,
+        state: str,
+        modelled_s: float,
+        then: Callable[[Caller, dict[str, str], list[str], bool], None],
+        without_loop: Callable[[], None],
+        what: str,
+    ) -> None:
+        """Run an AGI step (the IVR before the queue, the survey after the call) through
+        ``hook``, a real FastAGI session, while the caller is in ``state``; then call
+        ``then(caller, variables, commands issued, ok)`` on the clock.
+
+        With a modelled time (``modelled_s`` > 0) the clock holds at its end until the real
+        session has answered, and ``then`` runs exactly there, so a seeded run is the same
+        however slow the round trips were; without one, the session's real duration is its
+        virtual duration.
+        """
+        c2 = caller.chan2
         issued: list[str] = []
 
         def agi_command(command: str, result_code: str = "200", result: str = "Success"):
-            if caller.state == PREQUEUE:
+            if caller.state == state:
                 issued.append(command)
                 self.agi_exec(c2, command, result_code, result)
 
@@ -942,16 +975,13 @@ class PbxCore:
             attrs=dict(caller.attrs),
             agi_command=agi_command,
         )
-        assert self.pre_queue is not None
-        not_before = self.clock.now() + float(caller.attrs.get("ivr_s", self.ivr_time_s))
+        not_before = self.clock.now() + modelled_s
         try:
-            task = asyncio.ensure_future(self.pre_queue(info))
-        except RuntimeError:  # no running loop: skip the IVR step
-            self._enter_queue(caller)
+            task = asyncio.ensure_future(hook(info))
+        except RuntimeError:  # no running loop: no AGI step
+            without_loop()
             return
         caller.hook_task = task
-        # With a modelled IVR time the clock waits at its end for the real FastAGI session
-        # (deterministic); without one the session's real duration is its virtual duration.
         hold = getattr(self.clock, "hold", None) if not_before > self.clock.now() else None
         token = hold(not_before) if hold is not None else None
 
@@ -961,25 +991,23 @@ class PbxCore:
             if caller.hook_task is not t:
                 return
             caller.hook_task = None
-            if t.cancelled() or caller.state != PREQUEUE:
+            if t.cancelled() or caller.state != state:
                 return
             exc = t.exception()
             result = {} if exc is not None else (t.result() or {})
             if exc is not None:
-                log.warning("pre-queue hook failed for %s: %r", c2.name, exc)
-            # Held: exactly at the end of the modelled IVR time (the clock cannot have run
-            # callbacks past it); otherwise as soon as the real session ended.
+                log.warning("%s hook failed for %s: %r", what, c2.name, exc)
             at = not_before if token is not None else max(self.clock.now(), not_before)
-            self.clock.call_at(at, self._hook_done, caller, dict(result), issued, exc is None)
+            self.clock.call_at(at, then, caller, dict(result), issued, exc is None)
 
         task.add_done_callback(done)
 
-    def _hook_done(self, caller: Caller, result: dict[str, str], issued: list[str], ok: bool):
-        if caller.state != PREQUEUE:
-            return
-        c2 = caller.chan2
+    def _agi_result(self, c2: Channel, result: dict[str, str], issued: list[str], ok: bool) -> str:
+        """The variables an AGI step set, as the events Asterisk shows; returns AGISTATUS."""
         for k, v in result.items():
             k = str(k)
+            if k == "AGISTATUS":
+                continue
             if issued:  # the AGI client reported its own commands
                 if c2.vars.get(k.lstrip("_")) != str(v):
                     self._varset(c2, k, str(v), "some")
@@ -988,6 +1016,12 @@ class PbxCore:
         status = str(result.get("AGISTATUS", "SUCCESS")) if ok else "FAILURE"
         self._varset(c2, "AGISTATUS", status)
         self._varset(c2, "TRYSTATUS", "SUCCESS" if ok else "FAILED")
+        return status
+
+    def _hook_done(self, caller: Caller, result: dict[str, str], issued: list[str], ok: bool):
+        if caller.state != PREQUEUE:
+            return
+        status = self._agi_result(caller.chan2, result, issued, ok)
         if status == "HANGUP":
             # The IVR hung up: the caller was served by it alone (ticket progress, an
             # announcement) or left in the menu. The dialplan never reaches Queue().
@@ -1470,70 +1504,22 @@ class PbxCore:
         base = self.globals.get("AGI_URL", "agi://127.0.0.1:4573/ivr").rsplit("/", 1)[0]
         c2.priority = 10
         c2.app, c2.appdata = "AGI", f"{base}/survey,{c2.linkedid}"
-        issued: list[str] = []
-
-        def agi_command(command: str, result_code: str = "200", result: str = "Success"):
-            if caller.state == SURVEY:
-                issued.append(command)
-                self.agi_exec(c2, command, result_code, result)
-
-        info = CallerInfo(
-            channel=c2.name,
-            uniqueid=c2.uniqueid,
-            linkedid=c2.linkedid,
-            caller_num=caller.num,
-            caller_name=caller.name,
-            exten=caller.exten,
-            context="callers",
-            queue=caller.queue,
-            variables=dict(c2.vars),
-            attrs=dict(caller.attrs),
-            agi_command=agi_command,
-        )
         assert self.post_call is not None
-        not_before = self.clock.now() + float(caller.attrs.get("survey_s", self.survey_time_s))
-        try:
-            task = asyncio.ensure_future(self.post_call(info))
-        except RuntimeError:  # no running loop: no survey
-            self._survey_done(caller, {}, issued, False)
-            return
-        caller.hook_task = task
-        hold = getattr(self.clock, "hold", None) if not_before > self.clock.now() else None
-        token = hold(not_before) if hold is not None else None
-
-        def done(t: asyncio.Task) -> None:
-            if token is not None:
-                self.clock.release(token)  # type: ignore[attr-defined]
-            if caller.hook_task is not t:
-                return
-            caller.hook_task = None
-            if t.cancelled() or caller.state != SURVEY:
-                return
-            exc = t.exception()
-            result = {} if exc is not None else (t.result() or {})
-            if exc is not None:
-                log.warning("post-call hook failed for %s: %r", c2.name, exc)
-            at = not_before if token is not None else max(self.clock.now(), not_before)
-            self.clock.call_at(at, self._survey_done, caller, dict(result), issued, exc is None)
-
-        task.add_done_callback(done)
+        self._agi_step(
+            caller,
+            self.post_call,
+            state=SURVEY,
+            modelled_s=float(caller.attrs.get("survey_s", self.survey_time_s)),
+            then=self._survey_done,
+            without_loop=lambda: self._survey_done(caller, {}, [], False),
+            what="post-call",
+        )
 
     def _survey_done(self, caller: Caller, result: dict[str, str], issued: list[str], ok: bool):
         if caller.state != SURVEY:
             return
         c2 = caller.chan2
-        for k, v in result.items():
-            k = str(k)
-            if k == "AGISTATUS":
-                continue
-            if issued:  # the AGI client reported its own commands
-                if c2.vars.get(k.lstrip("_")) != str(v):
-                    self._varset(c2, k, str(v), "some")
-            else:
-                self.agi_exec(c2, f'SET VARIABLE {k} "{v}"')
-        status = str(result.get("AGISTATUS", "SUCCESS")) if ok else "FAILURE"
-        self._varset(c2, "AGISTATUS", status)
-        self._varset(c2, "TRYSTATUS", "SUCCESS" if ok else "FAILED")
+        self._agi_result(c2, result, issued, ok)
         c2.priority = 12
         c2.app, c2.appdata = "Hangup", ""
         self._end_survey(caller)
