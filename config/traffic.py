@@ -21,10 +21,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from config.yamlfile import ConfigError, Problem, read_yaml
 
 __all__ = [
     "HOTLINE_TZ",
@@ -377,45 +378,8 @@ def day_kind(on: date) -> str:
 
 
 # -- loading ---------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Problem:
-    file: str
-    line: int | None
-    message: str
-    fix: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: error: {self.message}\n    fix: {self.fix}"
-
-
-class TrafficConfigError(ValueError):
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
-
-
-def _marks(node: yaml.Node | None, path: tuple[str, ...], out: dict[tuple[str, ...], int]) -> None:
-    if node is None:
-        return
-    out.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            key = str(k.value) if isinstance(k, yaml.ScalarNode) else "?"
-            out[(*path, key)] = k.start_mark.line + 1
-            _marks(v, (*path, key), out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _marks(item, (*path, str(i)), out)
-
-
-def _line(marks: dict[tuple[str, ...], int], loc: Iterable[Any]) -> int | None:
-    p = tuple(str(x) for x in loc)
-    while p:
-        if p in marks:
-            return marks[p]
-        p = p[:-1]
-    return marks.get(())
+#: The traffic file's errors are the configuration's errors (file, line, fix).
+TrafficConfigError = ConfigError
 
 
 _FIXES = {
@@ -437,26 +401,8 @@ def load_traffic(path: Path | str | None = None) -> TrafficModel:
     if p.is_dir():
         p = p / FILE_NAME
     shown = str(p)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TrafficConfigError(
-            [Problem(shown, None, "file not found", f"create {shown} (see config/{FILE_NAME})")]
-        ) from None
-    except UnicodeDecodeError as e:
-        raise TrafficConfigError(
-            [Problem(shown, None, f"not UTF-8: {e}", "save as UTF-8")]
-        ) from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as e:
-        line = e.problem_mark.line + 1 if e.problem_mark else None
-        raise TrafficConfigError(
-            [Problem(shown, line, f"not valid YAML: {e.problem}", "fix the YAML syntax there")]
-        ) from None
-    marks: dict[tuple[str, ...], int] = {}
-    _marks(root, (), marks)
+    doc = read_yaml(p, shown, create_hint=f" (see config/{FILE_NAME})")
+    data = doc.data
     if not isinstance(data, dict):
         raise TrafficConfigError(
             [Problem(shown, 1, "not a mapping of settings", f"start from config/{FILE_NAME}")]
@@ -474,7 +420,7 @@ def load_traffic(path: Path | str | None = None) -> TrafficModel:
             problems.append(
                 Problem(
                     shown,
-                    _line(marks, loc),
+                    doc.line(loc),
                     f"{where}: {msg}",
                     fix.format(field=loc[-1] if loc else "it"),
                 )

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from config.yamlfile import ConfigError, Problem, YamlDoc, read_yaml
 
 __all__ = [
     "DISTRICT_QUEUE",
@@ -240,92 +240,14 @@ class Menus(_Model):
 
 
 # -- problems -------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Problem:
-    file: str
-    line: int | None
-    message: str
-    fix: str
-    severity: Literal["error", "warning"] = "error"
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.severity}: {self.message}\n    fix: {self.fix}"
-
-
-class ConfigError(Exception):
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
-
-
-# -- YAML with positions --------------------------------------------------------------------
-Path_ = tuple[str, ...]
-
-
-def _key(node: yaml.Node) -> str:
-    return str(node.value) if isinstance(node, yaml.ScalarNode) else "?"
-
-
-def _walk(
-    node: yaml.Node, path: Path_, marks: dict[Path_, int], dups: list[tuple[Path_, int, int]]
-) -> None:
-    marks.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for k, v in node.value:
-            key = _key(k)
-            line = k.start_mark.line + 1
-            if key in seen:
-                dups.append(((*path, key), seen[key], line))
-            else:
-                seen[key] = line
-            marks[(*path, key)] = line
-            _walk(v, (*path, key), marks, dups)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _walk(item, (*path, str(i)), marks, dups)
-
-
-@dataclass
-class _Doc:
-    file: str
-    data: Any
-    marks: dict[Path_, int]
-    dups: list[tuple[Path_, int, int]]
-
-    def line(self, path: Iterable[Any]) -> int | None:
-        p = tuple(str(x) for x in path)
-        while p:
-            if p in self.marks:
-                return self.marks[p]
-            p = p[:-1]
-        return self.marks.get((), None)
-
-
-def _read_yaml(path: Path, shown: str) -> tuple[_Doc | None, list[Problem]]:
+def _read_yaml(path: Path, shown: str) -> tuple[YamlDoc | None, list[Problem]]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, [Problem(shown, None, "file not found", f"create {shown}")]
-    except UnicodeDecodeError as e:
-        return None, [Problem(shown, None, f"not UTF-8: {e}", "save the file as UTF-8")]
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as e:
-        line = e.problem_mark.line + 1 if e.problem_mark else None
-        return None, [
-            Problem(shown, line, f"not valid YAML: {e.problem}", "fix the YAML syntax there")
-        ]
-    marks: dict[Path_, int] = {}
-    dups: list[tuple[Path_, int, int]] = []
-    if root is not None:
-        _walk(root, (), marks, dups)
-    return _Doc(shown, data, marks, dups), []
+        return read_yaml(path, shown), []
+    except ConfigError as e:
+        return None, e.problems
 
 
-def _dup_problems(doc: _Doc) -> list[Problem]:
+def _dup_problems(doc: YamlDoc) -> list[Problem]:
     out = []
     for path, first, again in doc.dups:
         if len(path) >= 4 and path[0] == "nodes" and path[2] == "options":
@@ -340,7 +262,7 @@ def _dup_problems(doc: _Doc) -> list[Problem]:
     return out
 
 
-def _validation_problems(doc: _Doc, err: ValidationError) -> list[Problem]:
+def _validation_problems(doc: YamlDoc, err: ValidationError) -> list[Problem]:
     out = []
     for e in err.errors():
         loc = [str(x) for x in e["loc"] if not str(x).startswith("function-")]
@@ -361,7 +283,7 @@ def _fix_for(kind: str, loc: list[str]) -> str:
     return "correct the value as the message says"
 
 
-def _load(config_dir: Path) -> tuple[Menus | None, _Doc | None, set[str] | None, list[Problem]]:
+def _load(config_dir: Path) -> tuple[Menus | None, YamlDoc | None, set[str] | None, list[Problem]]:
     config_dir = Path(config_dir)
     problems: list[Problem] = []
     ivr_doc, ps = _read_yaml(config_dir / IVR_FILE, str(config_dir / IVR_FILE))
@@ -433,7 +355,7 @@ def _is_exit(option: Option) -> bool:
     return option.queue is not None or option.action in ("hangup",)
 
 
-def _semantic_problems(menus: Menus, doc: _Doc, sounds: set[str] | None) -> list[Problem]:
+def _semantic_problems(menus: Menus, doc: YamlDoc, sounds: set[str] | None) -> list[Problem]:
     f = doc.file
     out: list[Problem] = []
     nodes = menus.nodes
@@ -653,7 +575,7 @@ def _queues_from(menus: Menus, start: str) -> list[tuple[str, list[str]]]:
     return out
 
 
-def _calendar_warnings(doc: _Doc) -> list[Problem]:
+def _calendar_warnings(doc: YamlDoc) -> list[Problem]:
     last = _calendar_last_year()
     if last is None:
         return [
