@@ -6,26 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from pbx.simulator import Simulator, SimulatorConfig
-
-EPOCH = 1_800_000_000.0
-
-
-def make(**kw):
-    cfg = dict(seats=1, speed=1000.0, seed=7, epoch=EPOCH, wrapup_s=0.0, ring_time_s=1.0)
-    cfg.update(kw)
-    sim = Simulator(SimulatorConfig(**cfg))
-    events: list[dict[str, str]] = []
-    sim.subscribe(events.append)
-    return sim, events
-
-
-async def until(pred, within: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + within
-    while not pred():
-        assert loop.time() < end, "condition not reached in time"
-        await asyncio.sleep(0.002)
+from tests.pbx.simkit import EPOCH, make, until
 
 
 def arrive(sim, t: float, num: str, hangup_by: str, talk: float = 5.0) -> None:
