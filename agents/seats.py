@@ -222,6 +222,3 @@ class SeatBoard:
                     self._stop_ringing(event.uniqueid)
             case _:
                 pass
-
-    def calls_in_progress(self) -> int:
-        return sum(1 for s in self.seats.values() if s.call is not None)

@@ -135,10 +135,6 @@ def start_sender(path: Path, rate: float) -> tuple[subprocess.Popen, int]:
 
 
 # -- 2. the receivers ----------------------------------------------------------------------------
-class _Done(Exception):
-    pass
-
-
 async def run_controller(port: int, expect: int, lag: list[float] | None = None) -> float:
     from agents.operator import SimulatedOperator
     from hotline.controller import Controller

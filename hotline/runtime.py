@@ -22,7 +22,7 @@ from config.settings import Settings
 from hotline.controller import Controller
 from ivr.metrics import register_ivr_metrics
 from ivr.server import DbIvrDeps, app_of, start_agi_server, stop_agi_server
-from metrics.collector import LinkMetrics, make_registry
+from metrics.collector import make_registry
 from pbx.ami import AmiLink
 from pbx.simulator import CallerInfo, Simulator, SimulatorConfig
 from pbx.simulator.agi import run_ivr, typical_caller
@@ -94,8 +94,6 @@ class Runtime:
         self.writer: TicketWriter | None = None
         self.spool: Spool | None = None
         self.link: AmiLink | None = None
-        self.synced = asyncio.Event()
-        self.db_ok = False
         operator = SimulatedOperator(
             resolve_share=settings.instant_resolution_share, seed=settings.operator_seed
         )
@@ -120,17 +118,12 @@ class Runtime:
         assert self.writer is not None
         self.writer.submit(draft)
 
-    @property
-    def metrics(self) -> LinkMetrics:
-        return self.link_metrics
-
     async def start(self) -> None:
         s = self.settings
         m = self.link_metrics
         await upgrade(self.database_url)
         self.engine = make_engine(self.database_url)
         self.sessions = session_factory(self.engine)
-        self.db_ok = True
         m.db_up.set(1)
         self.spool = Spool(spool_dir_for(s.spool_dir, self.database_url))
         self.writer = TicketWriter(
@@ -193,7 +186,6 @@ class Runtime:
             record_raw=self.record_raw,
         )
         await self.link.connect()
-        self.synced.set()
 
     @property
     def agi_port(self) -> int:
@@ -255,7 +247,6 @@ class Runtime:
             log.warning("AMI link down: /readyz answers 503 until it is back and resynced")
 
     def _db_up(self, up: bool) -> None:
-        self.db_ok = up
         self.link_metrics.db_up.set(1 if up else 0)
 
     @property

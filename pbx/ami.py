@@ -753,25 +753,3 @@ class AmiLink:
 
     async def ping(self) -> None:
         await self._send({"Action": "Ping"}, "single", None)
-
-    async def queue_status(self, queue: str | None = None) -> list[ev.DomainEvent | Frame]:
-        """``QueueStatus``: members as :class:`pbx.events.MemberStatus`, the other items
-        (``QueueParams``, ``QueueEntry``) as frames."""
-        action = {"Action": "QueueStatus"}
-        if queue:
-            action["Queue"] = queue
-        r = await self._send(action, "list", None)
-        now = self._now()
-        out: list[ev.DomainEvent | Frame] = []
-        for f in r.items:
-            if f.event == "QueueMember":
-                try:
-                    translated = ev.translate(f, now)
-                except ev.BadEvent as e:
-                    self._rejected(Rejected(e.reason, str(e)))
-                    continue
-                if translated is not None:
-                    out.append(translated)
-            elif f.event in ("QueueEntry", "QueueParams"):
-                out.append(f)
-        return out

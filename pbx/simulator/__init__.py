@@ -116,8 +116,8 @@ class Simulator:
             ivr_time_s=cfg.ivr_time_s,
             patience_in_queue=cfg.patience_in_queue,
         )
-        if not cfg.queues:
-            self.core.add_queue(
+        queues = cfg.queues or (
+            QueueConfig(
                 cfg.queue,
                 strategy=cfg.strategy,
                 timeout=cfg.member_timeout_s,
@@ -126,8 +126,9 @@ class Simulator:
                 servicelevel=cfg.service_level_s,
                 joinempty=cfg.joinempty,
                 leavewhenempty=cfg.leavewhenempty,
-            )
-        for qc in cfg.queues:
+            ),
+        )
+        for qc in queues:
             self.core.add_queue(
                 qc.name,
                 strategy=qc.strategy,
@@ -142,18 +143,11 @@ class Simulator:
                 ringinuse=qc.ringinuse,
                 autofill=qc.autofill,
             )
+        members = cfg.members
         if cfg.queue in self.core.queues:
-            for i in range(cfg.seats):
-                ext = cfg.first_seat + i
-                self.core.add_member(
-                    cfg.queue,
-                    f"Local/{ext}@agents/n",
-                    name=f"Agent {ext}",
-                    state_interface=f"Local/{ext}@agents",
-                    membership="static",
-                    event=False,
-                )
-        for mc in cfg.members:
+            seats = (MemberConfig.seat(cfg.queue, cfg.first_seat + i) for i in range(cfg.seats))
+            members = (*seats, *members)
+        for mc in members:
             res = self.core.add_member(
                 mc.queue,
                 mc.interface,

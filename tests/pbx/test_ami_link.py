@@ -8,6 +8,7 @@ import pytest
 
 from pbx import events as ev
 from pbx.ami import AmiActionError, AmiAuthError, AmiLink, AmiNotConnected, AmiTimeout
+from pbx.gateway import AmiGateway
 from pbx.simulator import Simulator, SimulatorConfig
 
 EPOCH = 1_800_000_000.0
@@ -52,8 +53,8 @@ async def test_login_events_and_typed_action_errors(sim: Simulator) -> None:
     join = next(e for e in got if type(e) is ev.CallerJoined)
     assert join.caller_name == "张三" and join.queue == "hotline"
     assert any(type(e) is ev.AgentConnected for e in got)
-    members = [i for i in await a.queue_status() if type(i) is ev.MemberStatus]
-    assert len(members) == 2
+    state = await AmiGateway(a).queue_status("hotline")
+    assert len(state.members) == 2
     action = {"Action": "QueueAdd", "Queue": "hotline", "Interface": "Local/8001@agents/n"}
     with pytest.raises(AmiActionError, match="Already there"):
         await a.send(action)
@@ -95,7 +96,6 @@ async def test_action_timeout(sim: Simulator) -> None:
 # -- reconnect, fail-fast, gateway, stall, garbage ------------------------------------------
 import time  # noqa: E402
 
-from pbx.gateway import AmiGateway  # noqa: E402
 from pbx.simulator.faults import GARBAGE, Faults  # noqa: E402
 
 
