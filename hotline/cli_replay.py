@@ -6,9 +6,9 @@ Two forms are read (either may be gzip-compressed, ``.gz``):
 * raw bytes as captured from an AMI socket (``.ami``, or any name not ending in ``.jsonl``):
   cut into frames by the same codec and handled by the same :class:`pbx.ami.AmiLink` frame
   path as a live connection (a missing banner line is supplied);
-* JSON lines (``.jsonl``), one AMI message a line, as in ``shared/asterisk/traces`` and as
-  :class:`pbx.simulator.recorder.Recorder` writes them: keys starting with ``_`` (and ``t``)
-  are metadata; actions we sent (``_sent``) and responses are skipped.
+* JSON lines (``.jsonl``), one AMI message a line, as the recordings in ``tests/recordings``
+  are and as :class:`pbx.simulator.recorder.Recorder` writes them: keys starting with ``_``
+  (and ``t``) are metadata; actions we sent (``_sent``) and responses are skipped.
 
 This is how a bug report from a real site becomes a test: record the stream there (or take
 ``tcpdump`` output), replay it here, and assert on the JSON.

@@ -1,49 +1,65 @@
-"""Read the AMI traces recorded from a real Asterisk 20 (``shared/asterisk/traces``)."""
+"""Read the AMI recordings made from a real Asterisk 20 (``tests/recordings``, see its README).
+
+A recording is named as it was made (``pause.jsonl``, ``actions.driver.ami``); the large ones
+are stored gzip-compressed (``pause.jsonl.gz``), and :func:`recording` finds either form, so a
+test never cares which.
+"""
 
 from __future__ import annotations
 
 import gzip
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
+from typing import IO
 
 from pbx.codec import Frame
 
+RECORDINGS = Path(__file__).resolve().parent / "recordings"
+
 
 def traces_dir() -> Path:
-    env = os.environ.get("HOTLINE_TRACES_DIR")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "shared" / "asterisk" / "traces"
-        if candidate.is_dir():
-            return candidate
-        candidate = parent.parent / "shared" / "asterisk" / "traces"
-        if candidate.is_dir():
-            return candidate
-    pytest.fail(
-        "the Asterisk traces (../shared/asterisk/traces) are not beside the project; "
-        "set HOTLINE_TRACES_DIR"
-    )
+    """The folder of the recordings (inside the repository)."""
+    return RECORDINGS
+
+
+def recording(name: str) -> Path:
+    """The file of one recording, ``NAME`` as recorded or its compressed ``NAME.gz``."""
+    plain = RECORDINGS / name
+    if plain.exists():
+        return plain
+    packed = RECORDINGS / f"{name}.gz"
+    if packed.exists():
+        return packed
+    raise FileNotFoundError(f"no recording {name} (nor {name}.gz) in {RECORDINGS}")
+
+
+def open_recording(name: str, mode: str = "rt") -> IO:
+    """Open a recording for reading, uncompressing it when it is stored compressed."""
+    path = recording(name)
+    if path.suffix == ".gz":
+        return gzip.open(path, mode, encoding="utf-8" if "t" in mode else None)
+    return path.open(mode, encoding="utf-8" if "t" in mode else None)
+
+
+def read_recording(name: str) -> bytes:
+    """The bytes of a recording, uncompressed."""
+    with open_recording(name, "rb") as fh:
+        return fh.read()
+
+
+def recording_rows(name: str) -> list[dict]:
+    """The JSON objects of a ``.jsonl`` recording, one a line."""
+    with open_recording(name) as fh:
+        return [json.loads(line) for line in fh]
 
 
 def trace_frames(name: str) -> Iterator[Frame]:
-    """The event frames of ``NAME.jsonl`` (or ``.jsonl.gz``), in wire order."""
-    path = traces_dir() / f"{name}.jsonl"
-    opener = open
-    if not path.exists():
-        path = path.with_suffix(".jsonl.gz")
-        opener = gzip.open  # type: ignore[assignment]
-    with opener(path, "rt", encoding="utf-8") as fh:
-        for line in fh:
-            d = json.loads(line)
-            if "Event" not in d or d.get("_sent"):
-                continue
-            yield Frame({k: v for k, v in d.items() if not k.startswith("_") and k != "t"})
+    """The event frames of ``NAME.jsonl``, in wire order."""
+    for d in recording_rows(f"{name}.jsonl"):
+        if "Event" not in d or d.get("_sent"):
+            continue
+        yield Frame({k: v for k, v in d.items() if not k.startswith("_") and k != "t"})
 
 
 def trace_header_orders(*names: str) -> dict[str, set[tuple[str, ...]]]:

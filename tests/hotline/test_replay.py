@@ -12,14 +12,14 @@ import pytest
 from hotline.cli_replay import replay_file, replay_raw
 from pbx.simulator import Simulator, SimulatorConfig, TrafficSpec
 from pbx.simulator.recorder import Recorder
-from tests.traces import traces_dir
+from tests.traces import read_recording, recording
 
 EPOCH = 1_800_000_000.0
 
 
 def test_real_asterisk_load_trace() -> None:
-    r = replay_file(traces_dir() / "load.jsonl.gz")
-    summary = json.loads((traces_dir() / "load.summary.json").read_text())["caller_outcomes"]
+    r = replay_file(recording("load.jsonl"))
+    summary = json.loads(read_recording("load.summary.json"))["caller_outcomes"]
     assert r["answered"] == summary["answered"] == r["tickets"]
     assert r["abandoned"] == summary["abandoned"] + summary.get("timeout", 0)
     assert r["waiting"] == r["talking"] == r["unknown_calls"] == 0
@@ -28,15 +28,15 @@ def test_real_asterisk_load_trace() -> None:
 
 @pytest.mark.parametrize(("name", "answered"), [("pause", 4), ("priority", 6)])
 def test_raw_and_jsonl_captures_agree(name: str, answered: int) -> None:
-    raw = replay_file(traces_dir() / f"{name}.ami")
-    js = replay_file(traces_dir() / f"{name}.jsonl")
+    raw = replay_file(recording(f"{name}.ami"))
+    js = replay_file(recording(f"{name}.jsonl"))
     for key in ("offered", "answered", "abandoned", "tickets", "waiting"):
         assert raw[key] == js[key], key
     assert raw["answered"] == answered
 
 
 def test_raw_replay_does_not_depend_on_how_the_bytes_are_cut() -> None:
-    data = (traces_dir() / "priority.ami").read_bytes()
+    data = read_recording("priority.ami")
     whole = replay_raw(data)
     # the replayer reads 64 KiB at a time; feed a copy with every line end LF-only
     lf = replay_raw(data.replace(b"\r\n", b"\n"))

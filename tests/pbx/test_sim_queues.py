@@ -160,7 +160,7 @@ async def test_penalty_and_shared_seat_across_queues():
 
 
 def test_queues_conf_loader_reads_the_recording_config():
-    queues, members = load_queues_conf(traces_dir().parent / "etc" / "queues.conf")
+    queues, members = load_queues_conf(traces_dir() / "etc" / "queues.conf")
     by = {q.name: q for q in queues}
     assert set(by) == {"hotline", "hotline2", "ringall", "wrapup"}
     assert by["ringall"].strategy == "ringall" and by["ringall"].timeout == 8

@@ -1,6 +1,6 @@
 """The embedded PBX replays each recorded scenario and must produce what Asterisk 20 sent.
 
-For every scenario (``shared/asterisk/traces/NAME.*``) the actions of ``NAME.driver.jsonl`` are
+For every scenario (``tests/recordings/NAME.*``) the actions of ``NAME.driver.jsonl`` are
 sent to the simulator at the same (virtual) times, with the queues of ``etc/queues.conf``, a
 fake FastAGI step that does what the recording's IVR stub did, and the seats of
 ``extensions.conf`` (answer after 1 s, or SEAT_* globals). Then, per caller:
@@ -15,7 +15,6 @@ fake FastAGI step that does what the recording's IVR stub did, and the seats of
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections import Counter
 
@@ -25,7 +24,7 @@ from pbx.codec import Frame
 from pbx.simulator import Simulator, SimulatorConfig, load_queues_conf
 from pbx.simulator.core import CallerInfo
 from pbx.simulator.server import AmiSession
-from tests.traces import trace_frames, trace_header_orders, traces_dir
+from tests.traces import recording_rows, trace_frames, trace_header_orders, traces_dir
 
 SKIP = {"VarSet", "Newexten", "Cdr", "DeviceStateChange", "OriginateResponse"}
 QUEUE_EVENTS = (
@@ -72,7 +71,7 @@ async def ivr_stub(info: CallerInfo) -> dict[str, str]:
 
 
 def _driver_actions(name: str) -> list[tuple[float, dict]]:
-    rows = [json.loads(x) for x in (traces_dir() / f"{name}.driver.jsonl").open(encoding="utf-8")]
+    rows = recording_rows(f"{name}.driver.jsonl")
     t0 = rows[0]["t"]
     return [
         (d["t"] - t0, {k: v for k, v in d.items() if k not in ("t", "_sent")})
@@ -83,8 +82,8 @@ def _driver_actions(name: str) -> list[tuple[float, dict]]:
 
 async def replay(name: str, speed: float = 60.0) -> list[dict[str, str]]:
     # the recording's own start, so whole-second boundaries (wrap-up) fall where they fell
-    epoch = json.loads((traces_dir() / f"{name}.driver.jsonl").open().readline())["t"]
-    queues, members = load_queues_conf(traces_dir().parent / "etc" / "queues.conf")
+    epoch = recording_rows(f"{name}.driver.jsonl")[0]["t"]
+    queues, members = load_queues_conf(traces_dir() / "etc" / "queues.conf")
     sim = Simulator(
         SimulatorConfig(
             seats=0,
@@ -208,7 +207,7 @@ async def test_actions_scenario_answers_like_asterisk(monkeypatch) -> None:
         for f in codec.frames()
         if isinstance(f, Frame) and "Response" in f.headers
     }
-    rows = [json.loads(x) for x in (traces_dir() / "actions.driver.jsonl").open(encoding="utf-8")]
+    rows = recording_rows("actions.driver.jsonl")
     answers = [d for d in rows if "Response" in d and d.get("ActionID", "").startswith("drv-")]
     skipped = {a["ActionID"] for _, a in _driver_actions("actions") if a.get("Action") in SKIP_ACT}
     answers = [d for d in answers if d["ActionID"] not in skipped]

@@ -1,6 +1,6 @@
 """The embedded PBX's AMI server on a real socket: bytes and texts as Asterisk 20 sends them.
 
-Expected texts are from /work/shared/asterisk/traces/actions.driver.ami and raw_sample.txt.
+Expected texts are from tests/recordings/actions.driver.ami.gz and raw_sample.txt.
 """
 
 from __future__ import annotations

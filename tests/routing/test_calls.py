@@ -8,7 +8,7 @@ import pytest
 
 from pbx import events as ev
 from routing.calls import CallAbandoned, CallAnswered, CallBoard, CallEnded
-from tests.traces import trace_frames, traces_dir
+from tests.traces import read_recording, trace_frames
 
 Q = "hotline"
 
@@ -101,7 +101,7 @@ def replay(name: str) -> CallBoard:
 
 @pytest.mark.parametrize("name", ["basic", "load"])
 def test_real_asterisk_traces_give_asterisks_outcomes(name: str) -> None:
-    summary = json.loads((traces_dir() / f"{name}.summary.json").read_text())
+    summary = json.loads(read_recording(f"{name}.summary.json"))
     outcomes = summary["caller_outcomes"]
     b = replay(name)
     t = b.totals()
