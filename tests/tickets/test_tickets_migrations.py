@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from tickets.db import downgrade, make_engine, upgrade
+from tickets.db import alembic_config, downgrade, make_engine, upgrade
 from tickets.models import Base
 
 
@@ -33,6 +34,37 @@ async def _diff(url: str) -> list:
             return await conn.run_sync(compare)
     finally:
         await engine.dispose()
+
+
+async def _revision(url: str) -> str | None:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(
+                lambda c: MigrationContext.configure(c).get_current_revision()
+            )
+    finally:
+        await engine.dispose()
+
+
+#: The newest migration. A new migration changes this line: the test then proves that
+#: ``upgrade`` reaches it, and that the chain has one head (two branches would not).
+HEAD = "0002"
+
+
+def test_the_migrations_form_one_chain_ending_at_the_newest():
+    scripts = ScriptDirectory.from_config(alembic_config())
+    assert scripts.get_heads() == [HEAD]
+    chain = [s.revision for s in scripts.walk_revisions("base", "heads")]
+    assert chain[0] == HEAD and chain[-1] == "0001" and len(chain) == len(set(chain))
+
+
+async def test_upgrade_reaches_the_newest_revision(migrated_url):
+    assert await _revision(migrated_url) == HEAD
+    await downgrade(migrated_url, "0001")
+    assert await _revision(migrated_url) == "0001"
+    await upgrade(migrated_url)
+    assert await _revision(migrated_url) == HEAD
 
 
 async def test_migrations_equal_models(migrated_url):
