@@ -8,9 +8,8 @@ the distributions, which :class:`pbx.simulator.traffic.TrafficStream` replays (a
 Poisson process: the same seed, the same calls).
 
 Which kind a day is (working day, weekend, holiday) comes from the Chinese working-day calendar
-(package ``chinesecalendar``, imported as ``chinese_calendar``): public holidays, and weekend
-days that are made working days (调休). For a year it does not know, Monday to Friday are
-working days.
+(:mod:`config.calendar`): public holidays, and weekend days that are made working days (调休).
+For a year it does not know, Monday to Friday are working days.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from config.calendar import day_kind
 from config.yamlfile import ConfigError, Problem, read_yaml
 
 __all__ = [
@@ -356,25 +356,6 @@ class DayPlan:
 
     def choose_ivr(self, rng: random.Random) -> dict[str, str]:
         return {menu: rng.choices(keys, cum_weights=cum)[0] for menu, keys, cum in self.ivr}
-
-
-# -- the calendar ----------------------------------------------------------------------------
-def day_kind(on: date) -> str:
-    """``workday``, ``weekend`` or ``holiday`` (a named public holiday) for a date."""
-    try:
-        import chinese_calendar
-    except ImportError:  # pragma: no cover - a dependency; Monday to Friday then
-        chinese_calendar = None
-    if chinese_calendar is not None:
-        try:
-            is_holiday, name = chinese_calendar.get_holiday_detail(on)
-        except NotImplementedError:  # a year the calendar does not know
-            pass
-        else:
-            if not is_holiday:
-                return "workday"
-            return "holiday" if name else "weekend"
-    return "workday" if on.weekday() < 5 else "weekend"
 
 
 # -- loading ---------------------------------------------------------------------------------
