@@ -20,7 +20,7 @@ def calendar_last_year() -> int | None:
         from chinese_calendar import constants
     except ImportError:
         return None
-    return max(d.year for d in constants.holidays)
+    return int(max(d.year for d in constants.holidays))
 
 
 def is_workday(day: date) -> bool:

@@ -147,12 +147,12 @@ def semantic_problems(menus: Menus, doc: YamlDoc, sounds: set[str] | None) -> li
 
     # sounds
     if sounds is not None:
-        for path, prompt in menus.prompts():
+        for where, prompt in menus.prompts():
             if prompt.sound not in sounds:
                 out.append(
                     Problem(
                         f,
-                        doc.line([*path, "sound"]),
+                        doc.line([*where, "sound"]),
                         f"sound {prompt.sound!r} is not in {SOUNDS_FILE}",
                         f"install the recording and list it in {SOUNDS_FILE}, or correct the name",
                     )
