@@ -1,5 +1,5 @@
-"""``hotline replay FILE``: feed a recorded AMI stream through the controller and print the
-counters it ends with, as one JSON object.
+"""Replaying a recorded AMI stream through the controller (``hotline replay FILE``): the
+counters it ends with, as one JSON-ready dict.
 
 Two forms are read (either may be gzip-compressed, ``.gz``):
 
@@ -22,16 +22,14 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Annotated, Any
-
-import typer
+from typing import IO, Any
 
 from agents.operator import SimulatedOperator
 from hotline.controller import Controller
 from pbx.ami import AmiLink
 from pbx.codec import AmiCodec, Frame
 
-__all__ = ["register", "replay_file", "replay_frames", "replay_raw"]
+__all__ = ["replay_file", "replay_frames", "replay_raw"]
 
 BANNER = b"Asterisk Call Manager/9.0.0\r\n"
 _CHUNK = 64 * 1024
@@ -177,16 +175,3 @@ def replay_file(path: str | Path, wrapup_s: float = 0.0) -> dict[str, Any]:
     out = r.result()
     out["file"] = str(p)
     return out
-
-
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def replay(
-        file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-        wrapup: Annotated[
-            float, typer.Option(min=0.0, help="Queue wrap-up time the seat states assume, s.")
-        ] = 0.0,
-    ) -> None:
-        """Feed a recorded AMI stream (raw .ami bytes or .jsonl events, optionally .gz) through
-        the controller and print the resulting counters as JSON."""
-        print(json.dumps(replay_file(file, wrapup), ensure_ascii=False), flush=True)
