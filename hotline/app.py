@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hotline.runtime import Runtime
-from tickets import service as ticket_service
-from tickets.numbers import is_valid
+from ivr.api import make_router as announcements_router
+from tickets.api import make_router as tickets_router
 
-__all__ = ["create_app", "mask_number"]
+__all__ = ["create_app"]
 
 PROBLEM = "application/problem+json"
 
@@ -25,14 +25,6 @@ PROBLEM = "application/problem+json"
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
-
-
-def mask_number(number: str) -> str:
-    """A phone number with its middle hidden (``138****1234``) for lists and logs."""
-    if len(number) <= 4:
-        return "*" * len(number)
-    keep = 3 if len(number) >= 8 else 1
-    return number[:keep] + "*" * (len(number) - keep - 4) + number[-4:]
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -103,47 +95,9 @@ def create_app(runtime: Runtime) -> FastAPI:
             ],
         }
 
-    @app.get("/api/v1/tickets", tags=["tickets"])
-    async def tickets(limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
-        assert runtime.sessions is not None
-        async with runtime.sessions() as session:
-            rows = await ticket_service.list_recent(session, limit=limit)
-        return [_ticket_json(t) for t in rows]
-
-    @app.get("/api/v1/tickets/{number}", tags=["tickets"])
-    async def ticket(number: str) -> dict[str, Any]:
-        if not number.isdigit() or not is_valid(number):
-            raise HTTPException(
-                422, f"{number!r} is not a ticket number: digits with a valid check digit"
-            )
-        assert runtime.sessions is not None
-        async with runtime.sessions() as session:
-            t = await ticket_service.get_by_number(session, number)
-        if t is None:
-            raise HTTPException(404, f"no ticket {number}")
-        return _ticket_json(t)
-
-    from ivr.api import make_router as announcements_router
-
+    app.include_router(tickets_router(runtime))
     app.include_router(announcements_router(runtime))
     return app
-
-
-def _ticket_json(t: Any) -> dict[str, Any]:
-    return {
-        "number": t.number,
-        "channel": t.channel,
-        "caller": mask_number(t.caller_num or ""),
-        "queue": t.queue,
-        "seat": t.seat,
-        "linkedid": t.linkedid,
-        "joined_at": t.joined_at.isoformat() if t.joined_at else None,
-        "answered_at": t.answered_at.isoformat() if t.answered_at else None,
-        "ended_at": t.ended_at.isoformat() if t.ended_at else None,
-        "kind": t.kind,
-        "status": t.status,
-        "resolved_on_call": t.resolved_on_call,
-    }
 
 
 def _title(status: int) -> str:
