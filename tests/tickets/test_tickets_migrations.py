@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from hotline.models import metadata
 from tickets.db import downgrade, make_engine, upgrade
-from tickets.models import Base
 
 
 async def _tables(url: str) -> set[str]:
@@ -28,7 +28,7 @@ async def _diff(url: str) -> list:
                 ctx = MigrationContext.configure(
                     sync_conn, opts={"compare_type": True, "compare_server_default": True}
                 )
-                return compare_metadata(ctx, Base.metadata)
+                return compare_metadata(ctx, metadata)
 
             return await conn.run_sync(compare)
     finally:
