@@ -28,6 +28,7 @@ from agents.operator import SimulatedOperator
 from hotline.controller import Controller
 from pbx.ami import AmiLink
 from pbx.codec import AmiCodec, Frame
+from routing.calls import rounded
 
 __all__ = ["replay_file", "replay_frames", "replay_raw"]
 
@@ -107,8 +108,8 @@ class _Replayer:
                 "answered": st.answered,
                 "abandoned": st.abandoned,
                 "waiting": calls.waiting_count(q),
-                "answer_rate": round(st.answer_ratio, 4),
-                "mean_wait_s": round(st.mean_wait_s, 2),
+                "answer_rate": rounded(st.answer_ratio, 4),
+                "mean_wait_s": rounded(st.mean_wait_s, 2),
             }
             for q, st in sorted(calls.stats.items())
         }
@@ -119,10 +120,12 @@ class _Replayer:
             "abandoned": t.abandoned,
             "waiting": sum(len(q) for q in calls.waiting.values()),
             "talking": len(calls.talking),
-            "answer_rate": round(t.answer_ratio, 4),
-            "mean_wait_s": round(t.mean_wait_s, 2),
+            "answer_rate": rounded(t.answer_ratio, 4),
+            "mean_wait_s": rounded(t.mean_wait_s, 2),
             "tickets": self.tickets,
-            "instant_resolution_rate": round(c.instant_resolution_ratio, 4),
+            "instant_resolution_rate": round(c.instant_resolution_ratio, 4)
+            if c.calls_ended
+            else None,
             "seats": c.seats.counts(c.last_event_at),
             "unknown_calls": calls.unknown_calls,
             "rejected": dict(sorted(self.rejected.items())),

@@ -26,6 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from config.settings import Settings
 from config.traffic import HOTLINE_TZ, Exponential, TrafficConfigError, TrafficModel, load_traffic
+from routing.calls import rounded
 from routing.erlang import ErlangA, erlang_a
 
 __all__ = ["SimTraffic", "SimulationError", "run_simulation", "sim_traffic"]
@@ -245,9 +246,13 @@ async def run_simulation(
             "answered": totals.answered,
             "abandoned": totals.abandoned,
             "waiting": waiting,
-            "answer_rate": round(totals.answer_ratio, 4),
-            "mean_wait_s": round(totals.mean_wait_s, 2),
-            "instant_resolution_rate": round(runtime.controller.instant_resolution_ratio, 4),
+            "answer_rate": rounded(totals.answer_ratio, 4),
+            "mean_wait_s": rounded(totals.mean_wait_s, 2),
+            "instant_resolution_rate": (
+                round(runtime.controller.instant_resolution_ratio, 4)
+                if runtime.controller.calls_ended
+                else None  # not defined before an answered call has ended
+            ),
             "tickets": tickets,
             "rated": rated,
             "elapsed_s": round(time.perf_counter() - started, 2),

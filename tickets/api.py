@@ -8,12 +8,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
+from pydantic import BaseModel, Field
 
 from tickets import service
 from tickets.numbers import is_valid
 
-__all__ = ["make_router", "mask_number", "ticket_json"]
+__all__ = ["TicketOut", "make_router", "mask_number", "ticket_json"]
+
+NOT_FOUND = {404: {"description": "No ticket with this number."}}
+
+
+class TicketOut(BaseModel):
+    number: str = Field(description="Seven digits and a Luhn check digit.")
+    channel: str
+    caller: str = Field(description="The caller's number, its middle masked (138****1234).")
+    queue: str | None
+    seat: str | None
+    linkedid: str | None = Field(description="Asterisk's Linkedid of the call.")
+    joined_at: str | None
+    answered_at: str | None
+    ended_at: str | None
+    kind: str
+    status: str
+    resolved_on_call: bool
 
 
 def mask_number(number: str) -> str:
@@ -46,15 +64,24 @@ def make_router(runtime: Any) -> APIRouter:
     """Routes on ``runtime.sessions`` (an ``async_sessionmaker``)."""
     router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 
-    @router.get("")
+    @router.get("", response_model=list[TicketOut])
     async def tickets(limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
+        """The latest tickets, newest first."""
         assert runtime.sessions is not None
         async with runtime.sessions() as session:
             rows = await service.list_recent(session, limit=limit)
         return [ticket_json(t) for t in rows]
 
-    @router.get("/{number}")
-    async def ticket(number: str) -> dict[str, Any]:
+    @router.get("/{number}", response_model=TicketOut, responses=NOT_FOUND)
+    async def ticket(
+        number: str = Path(
+            pattern=r"^[0-9]{2,40}$",
+            description="The ticket's digits; the last is a Luhn check digit: a number whose "
+            "check digit is wrong (one digit misheard) is answered with 422, not 404.",
+            examples=["00000018"],
+        ),
+    ) -> dict[str, Any]:
+        """One ticket by its number (422 when the check digit is wrong)."""
         if not number.isdigit() or not is_valid(number):
             raise HTTPException(
                 422, f"{number!r} is not a ticket number: digits with a valid check digit"
