@@ -95,11 +95,18 @@ def sim_traffic(
     start_epoch: float,
     traffic_config: Path | None = None,
 ) -> SimTraffic:
-    """Turn ``hotline simulate``'s options into a traffic spec. Without ``profile``: the
-    simple Poisson stream (``calls`` over ``hours``, or at ``calls_per_hour``), exponential
-    talk and patience. With one: the day plan of config/traffic.yaml from ``start_epoch`` for
-    ``hours``, its distributions unless ``talk_mean``/``patience_mean`` are given (then
-    exponential with those means), ``calls`` capping the first calls."""
+    """Turn ``hotline simulate``'s options into a traffic spec.
+
+    Without ``profile``: the simple Poisson stream, exponential talk and patience; ``calls``
+    callers over ``hours`` (rate calls/hours), or ``calls`` at ``calls_per_hour``, or
+    ``calls_per_hour`` for ``hours`` (rate x hours callers); 3000 over ``hours`` by default.
+
+    With one: the day plan of config/traffic.yaml from ``start_epoch`` for ``hours``, its
+    distributions unless ``talk_mean``/``patience_mean`` are given (then exponential with
+    those means). Its volume is the model's, or one of: ``calls`` (that many first calls
+    expected over the ``hours``, in the profile's shape; repeat callers come on top, except
+    with ``flat``), ``calls_per_hour`` (``flat`` only), ``calls_per_day``. Two of them set
+    the volume twice: :class:`SimulationError`, naming them."""
     from pbx.simulator import TrafficSpec
 
     if calls_per_hour is not None and calls_per_hour <= 0:
@@ -111,7 +118,12 @@ def sim_traffic(
             raise _fail("--calls-per-day needs --profile (flat, calendar or a profile's name)")
         talk = 150.0 if talk_mean is None else talk_mean
         patience = 120.0 if patience_mean is None else patience_mean
-        n = calls if calls is not None else 3000
+        if calls is not None:
+            n = calls
+        elif calls_per_hour is not None:  # the rate for the hours asked
+            n = max(1, round(calls_per_hour * hours))
+        else:
+            n = 3000
         spec = TrafficSpec(
             calls=n,
             hours=hours,
@@ -121,6 +133,19 @@ def sim_traffic(
             start_at=start_epoch,
         )
         return SimTraffic(spec, n, 10.0 if wrapup is None else wrapup, talk, patience)
+    volume = [
+        name
+        for name, value in (
+            ("--calls", calls),
+            ("--calls-per-hour", calls_per_hour),
+            ("--calls-per-day", calls_per_day),
+        )
+        if value is not None
+    ]
+    if len(volume) > 1:
+        raise _fail(
+            f"{' and '.join(volume)} both set how many callers come with --profile; give one"
+        )
     model = traffic_model(traffic_config)
     profile_name(model, profile)
     talk_d = Exponential(mean_s=talk_mean) if talk_mean is not None else model.talk
@@ -137,6 +162,20 @@ def sim_traffic(
             patience=patience_d,
             talk=talk_d,
         )
+        if calls is not None:  # scale the day so that the hours asked expect `calls` calls
+            if plan.expected_calls <= 0:
+                raise _fail(
+                    f"--profile {profile} has no calls in those {hours:g} hours, so --calls "
+                    f"{calls} cannot be spread over them; choose other --start or --hours"
+                )
+            plan = model.plan(
+                start_epoch,
+                hours,
+                profile=profile,
+                calls_per_day=model.calls_per_day * calls / plan.expected_calls,
+                patience=patience_d,
+                talk=talk_d,
+            )
     except (ValueError, KeyError) as e:
         raise _fail(str(e)) from None
     wrap = model.wrapup.mean if wrapup is None else wrapup
@@ -144,7 +183,7 @@ def sim_traffic(
         # The steady state Erlang-A describes has no callers coming back: repeat calls would
         # raise the arrival rate above the one the check compares with.
         plan = dataclasses.replace(plan, repeat=None)
-    spec = TrafficSpec(calls=calls, plan=plan)
+    spec = TrafficSpec(calls=None, plan=plan)
     expected = max(1, round(spec.expected_calls or 0))
     steady = None
     if profile == "flat" and plan.segments:

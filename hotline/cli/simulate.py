@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
+from click.core import ParameterSource
 
 from hotline.cli.common import fail, load_settings, setup_logging
 from hotline.simulation import SimulationError, run_simulation
@@ -17,10 +18,15 @@ __all__ = ["simulate"]
 
 
 def simulate(
+    ctx: typer.Context,
     seats: Annotated[int, typer.Option(min=1, max=5000, help="Operator seats.")] = 150,
     calls: Annotated[
         int | None,
-        typer.Option(min=1, help="Callers to simulate [3000; with --profile: no cap]."),
+        typer.Option(
+            min=1,
+            help="Callers to simulate [3000, or --calls-per-hour x --hours]; with --profile: "
+            "the calls expected over --hours, in the profile's shape [traffic model].",
+        ),
     ] = None,
     hours: Annotated[float, typer.Option(min=0.001, help="Hours the callers arrive over.")] = 1.0,
     speed: Annotated[
@@ -46,7 +52,8 @@ def simulate(
         ),
     ] = None,
     calls_per_hour: Annotated[
-        float | None, typer.Option(help="Arrival rate (no profile, or --profile flat).")
+        float | None,
+        typer.Option(help="Arrival rate (no profile, or --profile flat), for --hours."),
     ] = None,
     calls_per_day: Annotated[
         float | None, typer.Option(help="Calls a day for --profile [traffic model].")
@@ -85,6 +92,7 @@ def simulate(
 ) -> None:
     """Simulate CALLS callers over HOURS through the real path (embedded PBX, AMI over TCP,
     controller, database) and print one JSON line of results last."""
+    _refuse_conflicts(ctx, calls=calls, calls_per_hour=calls_per_hour, profile=profile)
     settings = load_settings()
     if settings.ami is not None:
         raise fail("simulate drives the embedded PBX; unset HOTLINE_AMI_URL")
@@ -115,3 +123,17 @@ def simulate(
     except SimulationError as e:
         raise fail(str(e)) from None
     print(json.dumps(result), flush=True)
+
+
+def _refuse_conflicts(
+    ctx: typer.Context, *, calls: int | None, calls_per_hour: float | None, profile: str | None
+) -> None:
+    """Options that say the same thing twice, differently, are refused rather than one of
+    them silently ignored. (The others are checked by :func:`hotline.simulation.sim_traffic`;
+    this one needs to know that ``--hours`` was typed, not defaulted.)"""
+    hours_given = ctx.get_parameter_source("hours") not in (None, ParameterSource.DEFAULT)
+    if profile is None and calls is not None and calls_per_hour is not None and hours_given:
+        raise fail(
+            "--calls, --calls-per-hour and --hours: give two of them "
+            f"({calls} calls at {calls_per_hour:g} an hour take {calls / calls_per_hour:g} hours)"
+        )
