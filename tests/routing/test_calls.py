@@ -7,14 +7,7 @@ import json
 import pytest
 
 from pbx import events as ev
-from routing.calls import (
-    CallAbandoned,
-    CallAnswered,
-    CallBoard,
-    CallEnded,
-    QueueStats,
-    rounded,
-)
+from routing.calls import CallAbandoned, CallAnswered, CallBoard, CallEnded
 from tests.traces import trace_frames, traces_dir
 
 Q = "hotline"
@@ -137,14 +130,3 @@ def test_scenario_traces_match_asterisks_own_completed_count(
     assert st.answered == completed
     assert st.abandoned == 0
     assert not b.talking
-
-
-def test_ratios_over_no_calls_are_not_defined() -> None:
-    st = QueueStats()
-    assert st.answer_ratio is None and st.mean_wait_s is None  # not 0.0: nothing to divide
-    b = CallBoard()
-    b.apply(join("1"))
-    st = b.stats[Q]
-    assert st.answer_ratio == 0.0  # one offered, none answered: defined, and zero
-    assert st.mean_wait_s is None  # still waiting: no call has left the queue
-    assert rounded(None, 4) is None and rounded(0.123456, 4) == 0.1235

@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from hotline.models import metadata
 from tickets.db import downgrade, make_engine, upgrade
+from tickets.models import Base
 
 
 async def _tables(url: str) -> set[str]:
@@ -25,10 +25,12 @@ async def _diff(url: str) -> list:
         async with engine.connect() as conn:
 
             def compare(sync_conn):
+                import hotline.models  # noqa: F401  (the registry: every package's tables on Base)
+
                 ctx = MigrationContext.configure(
                     sync_conn, opts={"compare_type": True, "compare_server_default": True}
                 )
-                return compare_metadata(ctx, metadata)
+                return compare_metadata(ctx, Base.metadata)
 
             return await conn.run_sync(compare)
     finally:
