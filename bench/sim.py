@@ -60,9 +60,9 @@ async def _pbx_alone(calls: int, seats: int) -> dict[str, Any]:
 
 async def _whole_path(calls: int, seats: int, speed: float) -> dict[str, Any]:
     from config.settings import Settings
-    from hotline.cli import _simulate
+    from hotline.simulation import run_simulation
 
-    r = await _simulate(
+    r = await run_simulation(
         Settings(_env_file=None),
         seats=seats,
         calls=calls,

@@ -5,34 +5,80 @@ Errors are RFC 9457 problem details (``application/problem+json``).
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import re
+from http import HTTPStatus
+from typing import Any, Literal
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from hotline.runtime import Runtime
-from tickets import service as ticket_service
-from tickets.numbers import is_valid
+from ivr.api import make_router as announcements_router
+from routing.calls import rounded
+from tickets.api import make_router as tickets_router
 
-__all__ = ["create_app", "mask_number"]
+__all__ = ["PROBLEM", "Problem", "create_app", "problem"]
 
 PROBLEM = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+class Problem(BaseModel):
+    """An error, as RFC 9457 problem details (``application/problem+json``). Extra members
+    say more: ``errors`` (each invalid field of a 422), ``checks`` (what is down, on 503)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field("about:blank", description="about:blank: the status says it all.")
+    title: str = Field(description="The status's phrase, or a short summary.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="What went wrong with this request, for a person.")
+
+
+def problem(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
-def mask_number(number: str) -> str:
-    """A phone number with its middle hidden (``138****1234``) for lists and logs."""
-    if len(number) <= 4:
-        return "*" * len(number)
-    keep = 3 if len(number) >= 8 else 1
-    return number[:keep] + "*" * (len(number) - keep - 4) + number[-4:]
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Ready(BaseModel):
+    status: Literal["ready"]
+    checks: dict[str, bool] = Field(description="Each dependency: true when it answers.")
+
+
+class QueueOut(BaseModel):
+    queue: str
+    offered: int
+    answered: int
+    abandoned: int
+    waiting: int
+    answer_ratio: float | None = Field(
+        description="answered / offered; null before the first offered call (not defined)."
+    )
+
+
+class SeatOut(BaseModel):
+    interface: str
+    name: str
+    state: str
+    queues: list[str]
+    calls_taken: int
+
+
+class SeatsOut(BaseModel):
+    counts: dict[str, int] = Field(description="Seats in each state.")
+    seats: list[SeatOut]
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -44,7 +90,10 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, _title(exc.status_code), str(exc.detail))
+        headers = dict(exc.headers or {})  # e.g. 401's WWW-Authenticate stays
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        return problem(exc.status_code, _title(exc.status_code), str(exc.detail), headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -52,11 +101,18 @@ def create_app(runtime: Runtime) -> FastAPI:
         return problem(422, "Invalid request", "The request has invalid fields.", errors=errors)
 
     @app.get("/healthz", tags=["health"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> Health:
+        """The process answers."""
+        return Health(status="ok")
 
-    @app.get("/readyz", tags=["health"])
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        response_model=Ready,
+        responses={503: {"description": "Not ready: the AMI link or the database is down."}},
+    )
     async def readyz() -> Response:
+        """Ready when the AMI link is logged in and resynced and the database answers."""
         ami = runtime.ami_connected
         db = await runtime.database_answers()
         checks = {"ami": ami, "database": db}
@@ -65,90 +121,114 @@ def create_app(runtime: Runtime) -> FastAPI:
         down = ", ".join(k for k, ok in checks.items() if not ok)
         return problem(503, "Not ready", f"not ready: {down} down", checks=checks)
 
-    @app.get("/metrics", tags=["metrics"])
+    @app.get(
+        "/metrics",
+        tags=["metrics"],
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
     async def metrics() -> Response:
+        """Prometheus text exposition format."""
         runtime.ami_connected  # refresh the link gauge  # noqa: B018
         return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api/v1/queues", tags=["live"])
-    async def queues() -> list[dict[str, Any]]:
+    async def queues() -> list[QueueOut]:
+        """Each queue's calls since start."""
         calls = runtime.controller.calls
         return [
-            {
-                "queue": q,
-                "offered": st.offered,
-                "answered": st.answered,
-                "abandoned": st.abandoned,
-                "waiting": calls.waiting_count(q),
-                "answer_ratio": round(st.answer_ratio, 4),
-            }
+            QueueOut(
+                queue=q,
+                offered=st.offered,
+                answered=st.answered,
+                abandoned=st.abandoned,
+                waiting=calls.waiting_count(q),
+                answer_ratio=rounded(st.answer_ratio, 4),
+            )
             for q, st in sorted(calls.stats.items())
         ]
 
     @app.get("/api/v1/seats", tags=["live"])
-    async def seats() -> dict[str, Any]:
+    async def seats() -> SeatsOut:
+        """Each operator seat's state now."""
         now = runtime.now()
         board = runtime.controller.seats
-        return {
-            "counts": board.counts(now),
-            "seats": [
-                {
-                    "interface": s.interface,
-                    "name": s.name,
-                    "state": s.state(now),
-                    "queues": sorted(s.queues),
-                    "calls_taken": s.calls_taken,
-                }
+        return SeatsOut(
+            counts=board.counts(now),
+            seats=[
+                SeatOut(
+                    interface=s.interface,
+                    name=s.name,
+                    state=s.state(now),
+                    queues=sorted(s.queues),
+                    calls_taken=s.calls_taken,
+                )
                 for s in board.seats.values()
             ],
-        }
+        )
 
-    @app.get("/api/v1/tickets", tags=["tickets"])
-    async def tickets(limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
-        assert runtime.sessions is not None
-        async with runtime.sessions() as session:
-            rows = await ticket_service.list_recent(session, limit=limit)
-        return [_ticket_json(t) for t in rows]
-
-    @app.get("/api/v1/tickets/{number}", tags=["tickets"])
-    async def ticket(number: str) -> dict[str, Any]:
-        if not number.isdigit() or not is_valid(number):
-            raise HTTPException(
-                422, f"{number!r} is not a ticket number: digits with a valid check digit"
-            )
-        assert runtime.sessions is not None
-        async with runtime.sessions() as session:
-            t = await ticket_service.get_by_number(session, number)
-        if t is None:
-            raise HTTPException(404, f"no ticket {number}")
-        return _ticket_json(t)
-
-    from ivr.api import make_router as announcements_router
-
+    app.include_router(tickets_router(runtime))
     app.include_router(announcements_router(runtime))
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
 
-def _ticket_json(t: Any) -> dict[str, Any]:
-    return {
-        "number": t.number,
-        "channel": t.channel,
-        "caller": mask_number(t.caller_num or ""),
-        "queue": t.queue,
-        "seat": t.seat,
-        "linkedid": t.linkedid,
-        "joined_at": t.joined_at.isoformat() if t.joined_at else None,
-        "answered_at": t.answered_at.isoformat() if t.answered_at else None,
-        "ended_at": t.ended_at.isoformat() if t.ended_at else None,
-        "kind": t.kind,
-        "status": t.status,
-        "resolved_on_call": t.resolved_on_call,
-    }
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's description, told that every error is a problem (as the handlers above
+    send them): each 4xx and 5xx answer of each operation is ``application/problem+json``
+    with the :class:`Problem` schema, instead of FastAPI's ``application/json`` 422; and an
+    operation with a body also answers 400 (a body that is not JSON)."""
+    if app.openapi_schema is None:
+        doc = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        ref = {"$ref": "#/components/schemas/Problem"}
+        for item in doc.get("paths", {}).values():
+            for operation in item.values():
+                if "requestBody" in operation:  # FastAPI answers 400 to a body it cannot parse
+                    operation["responses"].setdefault(
+                        "400", {"description": "The body is not well-formed JSON."}
+                    )
+                for status, answer in operation.get("responses", {}).items():
+                    if status[:1] in ("4", "5"):
+                        answer["content"] = {PROBLEM: {"schema": ref}}
+                        if status == "422":
+                            answer["description"] = "Invalid request: see `errors`."
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        app.openapi_schema = doc
+    return app.openapi_schema
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method this path answers (RFC 9110's ``Allow`` of a 405): the operations the
+    OpenAPI description lists for the path, and the app's own plain routes (``/docs``).
+    Starlette would name only the first route that matched the path, but FastAPI makes one
+    route per method: ``GET`` and ``POST /api/v1/announcements`` are two."""
+    path = request.scope["path"]
+    methods: set[str] = set()
+    for template, item in request.app.openapi().get("paths", {}).items():
+        if _path_pattern(template).fullmatch(path):
+            methods |= {m.upper() for m in item}
+    for route in request.app.routes:
+        if isinstance(getattr(route, "methods", None), set | frozenset):
+            if route.matches(request.scope)[0] is Match.PARTIAL:
+                methods |= route.methods
+    if "GET" in methods:
+        methods.add("HEAD")  # Starlette answers HEAD wherever it answers GET
+    return ", ".join(sorted(methods))
+
+
+@functools.lru_cache(maxsize=256)
+def _path_pattern(template: str) -> re.Pattern[str]:
+    """``/api/v1/tickets/{number}`` as a regular expression of the paths it stands for."""
+    parts = re.split(r"(\{[^/{}]+\})", template)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
 
 
 def _title(status: int) -> str:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status).phrase
     except ValueError:

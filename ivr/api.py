@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import Path as FastApiPath
 from pydantic import AwareDatetime, BaseModel, Field
 
 from ivr import service
 from ivr.models import Announcement
 
 __all__ = ["AnnouncementIn", "AnnouncementOut", "make_router"]
+
+NOT_FOUND = {404: {"description": "No announcement with this id."}}
+#: An announcement's id: the table's integer key (32 bits on PostgreSQL).
+Ident = Annotated[int, FastApiPath(ge=1, le=2**31 - 1, description="The announcement's id.")]
 
 
 class AnnouncementIn(BaseModel):
@@ -106,8 +111,19 @@ def make_router(
             leave_digit=leave_digit(),
         )
 
-    @router.post("", status_code=201, response_model=AnnouncementOut)
+    @router.post(
+        "",
+        status_code=201,
+        response_model=AnnouncementOut,
+        responses={
+            422: {
+                "description": "Invalid request: a field does not match its schema, ends_at is "
+                "not after both now and starts_at, or the district is not one of the menus'."
+            }
+        },
+    )
     async def create(body: AnnouncementIn) -> AnnouncementOut:
+        """Set an announcement; it plays from ``starts_at`` (default now) to ``ends_at``."""
         at = now()
         starts = body.starts_at or at
         if body.ends_at <= max(starts, at):
@@ -141,16 +157,16 @@ def make_router(
             )
         return [out(a, at) for a in rows]
 
-    @router.get("/{ident}", response_model=AnnouncementOut)
-    async def get(ident: int) -> AnnouncementOut:
+    @router.get("/{ident}", response_model=AnnouncementOut, responses=NOT_FOUND)
+    async def get(ident: Ident) -> AnnouncementOut:
         async with runtime.sessions() as session:
             a = await service.get_announcement(session, ident)
         if a is None:
             raise HTTPException(404, f"no announcement {ident}")
         return out(a, now())
 
-    @router.delete("/{ident}", status_code=204)
-    async def end(ident: int) -> Response:
+    @router.delete("/{ident}", status_code=204, responses=NOT_FOUND)
+    async def end(ident: Ident) -> Response:
         async with runtime.sessions() as session:
             found = await service.end_announcement(session, ident, now())
         if not found:

@@ -11,7 +11,7 @@ variables the IVR set, or nowhere after ``HANGUP``).
 
 Commands: :class:`AgiCommand` (one line to send), :class:`LoadContext`,
 :class:`LookupTicket`, :class:`RecordSurvey` (effects), :class:`Finish`.
-Answers: :class:`~ivr.protocol.AgiReply`, :class:`~ivr.protocol.HangupNotice`,
+Answers: :class:`~pbx.agi.AgiReply`, :class:`~pbx.agi.HangupNotice`,
 :class:`Context`, :class:`TicketResult`, :class:`EffectDone`, :class:`EffectFailed`.
 
 Exits (``IVR_RESULT`` and the ``exit`` label of ``hotline_ivr_sessions_total``):
@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from ivr.menus import Menus, Node, Option, Prompt, district_for, is_open
-from ivr.protocol import AgiReply, HangupNotice, command
+from pbx.agi import AgiReply, HangupNotice, command
 from tickets.numbers import is_valid
 
 __all__ = [

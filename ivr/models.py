@@ -1,5 +1,6 @@
-"""The IVR's table: announcements a supervisor sets for callers (in the ticket store's
-metadata, so the one Alembic chain of ``tickets/migrations`` creates it)."""
+"""The IVR's table: announcements a supervisor sets for callers (on the store's base,
+``tickets.db.Base``, and listed in the registry ``hotline.models``, so the one Alembic chain
+of ``tickets/migrations`` creates it and autogenerate sees it)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tickets.models import Base, UTCDateTime
+from tickets.db import Base, UTCDateTime
 
 __all__ = ["Announcement"]
 

@@ -1,4 +1,4 @@
-"""The FastAGI server: a thin asyncio adapter around :mod:`ivr.engine` and :mod:`ivr.protocol`.
+"""The FastAGI server: a thin asyncio adapter around :mod:`ivr.engine` and :mod:`pbx.agi`.
 
 One connection is one call. The server reads the ``agi_*`` environment, then alternates:
 send one command, read its answer, ask the engine for the next; effects (the caller's
@@ -52,7 +52,7 @@ from ivr.engine import (
 )
 from ivr.menus import Menus, load_menus
 from ivr.metrics import IvrMetrics
-from ivr.protocol import AgiDecoder, AgiEnv, AgiProtocolError, AgiReply, HangupNotice
+from pbx.agi import AgiDecoder, AgiEnv, AgiProtocolError, AgiReply, HangupNotice
 
 __all__ = [
     "DbIvrDeps",

@@ -63,7 +63,8 @@ class LiveCollector(Collector):
             answered.add_metric([queue], st.answered)
             abandoned.add_metric([queue], st.abandoned)
             waiting.add_metric([queue], calls.waiting_count(queue))
-            ratio.add_metric([queue], st.answer_ratio)
+            if st.answer_ratio is not None:  # not defined before the first offered call
+                ratio.add_metric([queue], st.answer_ratio)
         yield offered
         yield answered
         yield abandoned

@@ -71,13 +71,20 @@ class QueueStats:
     wait_total_s: float = 0.0
 
     @property
-    def answer_ratio(self) -> float:
-        return self.answered / self.offered if self.offered else 0.0
+    def answer_ratio(self) -> float | None:
+        """answered / offered; None (not defined) before the first offered call."""
+        return self.answered / self.offered if self.offered else None
 
     @property
-    def mean_wait_s(self) -> float:
+    def mean_wait_s(self) -> float | None:
+        """Seconds in queue over the calls that left it; None (not defined) before one has."""
         left = self.answered + self.abandoned
-        return self.wait_total_s / left if left else 0.0
+        return self.wait_total_s / left if left else None
+
+
+def rounded(value: float | None, ndigits: int) -> float | None:
+    """A figure rounded for a report, None (not defined) kept as None (JSON ``null``)."""
+    return None if value is None else round(value, ndigits)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,36 +4,79 @@ URLs are the ones users write in ``HOTLINE_DATABASE_URL``: ``sqlite:///var/hotli
 ``postgresql://user@host/db``; the asyncio drivers (aiosqlite, asyncpg) are chosen here.
 
 Alembic is configured in code (:func:`alembic_config`); its scripts live in the
-``tickets/migrations`` package. To write a new migration from the models::
-
-    from alembic import command
-    from tickets.db import alembic_config
-    command.revision(alembic_config("sqlite:///var/dev.db"), "what changed", autogenerate=True)
-
-(upgrade the database to head first; review the generated file by hand.)
+``tickets/migrations`` package. :class:`Base` is the store's one declarative base: every
+package declares its tables on it (``tickets/models.py``, ``ivr/models.py``), and
+``hotline.models`` gathers them all. To write a new migration from the models, see
+``hotline.models.migrations_config``.
 """
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.engine import URL, Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
 
 from config.settings import async_database_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# Constraint and index names are predictable, so later migrations can alter or drop them
+# by name on both databases.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table in the store (one ``MetaData`` for Alembic)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """``DateTime(timezone=True)`` that only accepts aware datetimes and stores them in UTC.
+
+    PostgreSQL keeps ``timestamptz`` natively; SQLite has no time zones, so the value is
+    stored as naive UTC and made aware again when read. Either way Python sees aware UTC.
+    A naive datetime is refused (``ValueError``), never silently taken as local time.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} refused: give a time zone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def async_url(url: str | URL) -> URL:
@@ -81,15 +124,21 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def alembic_config(url: str | URL | None = None) -> Config:
+def alembic_config(url: str | URL | None = None, *, metadata: MetaData | None = None) -> Config:
     """Alembic's configuration, built in code: scripts in ``tickets/migrations``, the
     database URL passed to ``env.py`` as ``attributes["url"]`` (never through configparser,
-    which would mangle a ``%`` in a password). Without ``url``, env.py uses the settings."""
+    which would mangle a ``%`` in a password). Without ``url``, env.py uses the settings.
+
+    ``metadata``: the tables autogenerate compares with (``attributes["target_metadata"]``);
+    give every table of the store (``hotline.models.metadata``). Upgrading and downgrading
+    need none: they run the scripts."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("path_separator", "os")
     if url is not None:
         cfg.attributes["url"] = async_url(url)
+    if metadata is not None:
+        cfg.attributes["target_metadata"] = metadata
     return cfg
 
 

@@ -1,7 +1,9 @@
 """Tables of the ticket store (SQLAlchemy 2, declarative with ``Mapped``).
 
 Portable on SQLite and PostgreSQL. Every timestamp is stored in UTC and read back as an
-*aware* UTC datetime on both databases (see :class:`UTCDateTime`).
+*aware* UTC datetime on both databases (see :class:`tickets.db.UTCDateTime`). ``Base``, the
+store's declarative base, lives in :mod:`tickets.db`, so other packages add their tables to
+the one ``MetaData`` without importing the ticket tables.
 
 The schema is owned by the Alembic migrations in ``tickets/migrations``; a test checks that
 they produce exactly these tables (``alembic`` autogenerate finds no difference).
@@ -9,57 +11,25 @@ they produce exactly these tables (``alembic`` autogenerate finds no difference)
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, SmallInteger, String, UniqueConstraint, func
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import SmallInteger, String, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column
 
-# Constraint and index names are predictable, so later migrations can alter or drop them
-# by name on both databases.
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from tickets.db import Base, UTCDateTime
 
-
-class Base(DeclarativeBase):
-    """Declarative base of every table in the store (one ``MetaData`` for Alembic)."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """``DateTime(timezone=True)`` that only accepts aware datetimes and stores them in UTC.
-
-    PostgreSQL keeps ``timestamptz`` natively; SQLite has no time zones, so the value is
-    stored as naive UTC and made aware again when read. Either way Python sees aware UTC.
-    A naive datetime is refused (``ValueError``), never silently taken as local time.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value.isoformat()} refused: give a time zone")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+__all__ = [
+    "Base",
+    "Channel",
+    "Kind",
+    "PendingSatisfaction",
+    "Satisfaction",
+    "Status",
+    "Ticket",
+    "UTCDateTime",
+]
 
 
 class Kind(StrEnum):

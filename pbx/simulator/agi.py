@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ivr.protocol import split_command
+from pbx.agi import split_command
 
 __all__ = ["HANGUP", "AgiCallInfo", "AsteriskAgiSide", "environment", "run_ivr", "typical_caller"]
 

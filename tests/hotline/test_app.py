@@ -15,9 +15,10 @@ import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
 from config.settings import Settings
-from hotline.app import create_app, mask_number
+from hotline.app import create_app
 from hotline.runtime import Runtime, SimulationShape
 from pbx.simulator import TrafficSpec
+from tickets.api import mask_number
 from tickets.numbers import make_number
 
 REQUIRED = {

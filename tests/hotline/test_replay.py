@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from hotline.cli_replay import replay_file, replay_raw
+from hotline.replay import replay_file, replay_raw
 from pbx.simulator import Simulator, SimulatorConfig, TrafficSpec
 from pbx.simulator.recorder import Recorder
 from tests.traces import read_recording, recording

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from config.settings import Settings
-from hotline.cli import _simulate
+from hotline.simulation import run_simulation
 
 
 async def run(database_url: str, **kw: object) -> dict:
@@ -26,7 +26,7 @@ async def run(database_url: str, **kw: object) -> dict:
         progress=False,
     )
     args.update(kw)
-    return await _simulate(Settings(_env_file=None), database_url=database_url, **args)
+    return await run_simulation(Settings(_env_file=None), database_url=database_url, **args)
 
 
 async def test_books_balance_on_each_database(migrated_url: str) -> None:

@@ -8,7 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from config.settings import Settings
-from hotline.cli import _simulate, app
+from hotline.cli import app
+from hotline.simulation import run_simulation
 from routing.erlang import erlang_a
 
 runner = CliRunner()
@@ -97,7 +98,7 @@ def test_bad_input_is_a_clear_error(args: list[str], says: str) -> None:
 
 
 async def test_simulate_with_the_flat_profile(tmp_path) -> None:
-    r = await _simulate(
+    r = await run_simulation(
         Settings(_env_file=None),
         database_url=f"sqlite:///{tmp_path / 't.db'}",
         seats=12,

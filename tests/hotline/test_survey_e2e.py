@@ -8,7 +8,7 @@ import sqlite3
 
 from config.settings import Settings
 from hotline import runtime as runtime_mod
-from hotline.cli import _simulate
+from hotline.simulation import run_simulation
 
 
 async def test_a_simulated_day_ends_with_ratings_on_tickets(tmp_path, monkeypatch) -> None:
@@ -22,7 +22,7 @@ async def test_a_simulated_day_ends_with_ratings_on_tickets(tmp_path, monkeypatc
 
     monkeypatch.setattr(runtime_mod.Runtime, "start", start_and_listen)
     db = tmp_path / "tickets.db"
-    r = await _simulate(
+    r = await run_simulation(
         Settings(_env_file=None),
         seats=10,
         calls=60,
@@ -60,7 +60,7 @@ async def test_a_simulated_day_ends_with_ratings_on_tickets(tmp_path, monkeypatc
 
 
 async def test_no_survey_without_the_ivr(tmp_path) -> None:
-    r = await _simulate(
+    r = await run_simulation(
         Settings(_env_file=None),
         seats=10,
         calls=20,

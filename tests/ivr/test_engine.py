@@ -20,7 +20,7 @@ from ivr.engine import (
     next_step,
     start,
 )
-from ivr.protocol import AgiDecoder
+from pbx.agi import AgiDecoder
 from pbx.simulator.agi import HANGUP, AsteriskAgiSide
 from tests.ivr.conftest import CLOSED_NOW, OPEN_NOW
 from tickets.numbers import make_number

@@ -26,6 +26,8 @@ async def _diff(url: str) -> list:
         async with engine.connect() as conn:
 
             def compare(sync_conn):
+                import hotline.models  # noqa: F401  (the registry: every package's tables on Base)
+
                 ctx = MigrationContext.configure(
                     sync_conn, opts={"compare_type": True, "compare_server_default": True}
                 )

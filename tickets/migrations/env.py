@@ -6,7 +6,11 @@ Configured in code by ``tickets.db.alembic_config`` (there is no alembic.ini):
   ``AsyncConnection.run_sync`` (``tickets.db.upgrade``): migrations run on it, in the
   caller's transaction;
 * otherwise ``config.attributes["url"]`` (or, failing that, ``HOTLINE_DATABASE_URL`` via the
-  settings): an async engine is made here and driven with ``asyncio.run``.
+  settings): an async engine is made here and driven with ``asyncio.run``;
+* ``config.attributes["target_metadata"]``: every table of the store, for autogenerate. It is
+  handed down by the caller (``hotline.models.migrations_config``), the one registry that
+  knows every package's models: this package sits below some of them (``ivr``) and must not
+  import them.
 """
 
 from __future__ import annotations
@@ -18,13 +22,10 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
-# Tables of other packages in the same metadata (one migration chain covers them all).
-import ivr.models  # noqa: F401  (registers the announcements table)
-from tickets.db import async_url, make_engine
-from tickets.models import Base, UTCDateTime
+from tickets.db import UTCDateTime, async_url, make_engine
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = config.attributes.get("target_metadata")
 
 
 def _url() -> Any:

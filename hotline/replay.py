@@ -1,5 +1,5 @@
-"""``hotline replay FILE``: feed a recorded AMI stream through the controller and print the
-counters it ends with, as one JSON object.
+"""Replaying a recorded AMI stream through the controller (``hotline replay FILE``): the
+counters it ends with, as one JSON-ready dict.
 
 Two forms are read (either may be gzip-compressed, ``.gz``):
 
@@ -22,16 +22,15 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Annotated, Any
-
-import typer
+from typing import IO, Any
 
 from agents.operator import SimulatedOperator
 from hotline.controller import Controller
 from pbx.ami import AmiLink
 from pbx.codec import AmiCodec, Frame
+from routing.calls import rounded
 
-__all__ = ["register", "replay_file", "replay_frames", "replay_raw"]
+__all__ = ["replay_file", "replay_frames", "replay_raw"]
 
 BANNER = b"Asterisk Call Manager/9.0.0\r\n"
 _CHUNK = 64 * 1024
@@ -109,8 +108,8 @@ class _Replayer:
                 "answered": st.answered,
                 "abandoned": st.abandoned,
                 "waiting": calls.waiting_count(q),
-                "answer_rate": round(st.answer_ratio, 4),
-                "mean_wait_s": round(st.mean_wait_s, 2),
+                "answer_rate": rounded(st.answer_ratio, 4),
+                "mean_wait_s": rounded(st.mean_wait_s, 2),
             }
             for q, st in sorted(calls.stats.items())
         }
@@ -121,10 +120,12 @@ class _Replayer:
             "abandoned": t.abandoned,
             "waiting": sum(len(q) for q in calls.waiting.values()),
             "talking": len(calls.talking),
-            "answer_rate": round(t.answer_ratio, 4),
-            "mean_wait_s": round(t.mean_wait_s, 2),
+            "answer_rate": rounded(t.answer_ratio, 4),
+            "mean_wait_s": rounded(t.mean_wait_s, 2),
             "tickets": self.tickets,
-            "instant_resolution_rate": round(c.instant_resolution_ratio, 4),
+            "instant_resolution_rate": round(c.instant_resolution_ratio, 4)
+            if c.calls_ended
+            else None,
             "seats": c.seats.counts(c.last_event_at),
             "unknown_calls": calls.unknown_calls,
             "rejected": dict(sorted(self.rejected.items())),
@@ -177,16 +178,3 @@ def replay_file(path: str | Path, wrapup_s: float = 0.0) -> dict[str, Any]:
     out = r.result()
     out["file"] = str(p)
     return out
-
-
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def replay(
-        file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-        wrapup: Annotated[
-            float, typer.Option(min=0.0, help="Queue wrap-up time the seat states assume, s.")
-        ] = 0.0,
-    ) -> None:
-        """Feed a recorded AMI stream (raw .ami bytes or .jsonl events, optionally .gz) through
-        the controller and print the resulting counters as JSON."""
-        print(json.dumps(replay_file(file, wrapup), ensure_ascii=False), flush=True)

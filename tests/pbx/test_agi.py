@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.protocol import (
+from pbx.agi import (
     AgiDecoder,
     AgiEnv,
     AgiProtocolError,

@@ -12,6 +12,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from hotline.cli.common import load_settings
+from ivr.menus import check_config, load_menus
+
+__all__ = ["app", "check"]
+
 app = typer.Typer(help="Check the configuration files.", no_args_is_help=True)
 out = Console(soft_wrap=True, highlight=False)
 
@@ -25,12 +30,8 @@ def check(
 ) -> None:
     """Find unreachable menu nodes, loops with no way out, keys used twice in one node,
     queues and sounds that do not exist; say file, line and fix."""
-    from ivr.menus import check_config, load_menus
-
     if config_dir is None:
-        from hotline.cli import _settings
-
-        config_dir = _settings().config_dir
+        config_dir = load_settings().config_dir
     problems = check_config(config_dir)
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:

@@ -1,15 +1,12 @@
-"""``hotline staffing``: seats needed for a target answer rate, by Erlang-A; and the traffic
-options of ``hotline simulate`` (``--profile``, ``--calls-per-hour``, ``--calls-per-day``).
-
-Both read the traffic model, ``traffic.yaml`` in ``HOTLINE_CONFIG_DIR`` (config/traffic.py).
+"""``hotline staffing``: seats needed for a target answer rate, by Erlang-A, for a rate and for
+each hour of a day of the traffic model (``traffic.yaml`` in ``HOTLINE_CONFIG_DIR``,
+config/traffic.py).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,139 +15,26 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from config.settings import Settings
-from config.traffic import (
-    HOTLINE_TZ,
-    Exponential,
-    TrafficConfigError,
-    TrafficModel,
-    load_traffic,
-)
-from routing.erlang import ErlangA, erlang_a, seats_for_answer_rate
+from config.traffic import HOTLINE_TZ, TrafficModel
+from hotline.cli.common import fail
+from hotline.simulation import SimulationError, profile_name, traffic_model
+from routing.erlang import ErlangA, seats_for_answer_rate
 
-__all__ = ["SimTraffic", "register", "sim_traffic", "staffing"]
-
-err = Console(stderr=True, soft_wrap=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/] {message}")
-    return typer.Exit(2)
+__all__ = ["staffing"]
 
 
 def _model(path: Path | None) -> TrafficModel:
-    if path is None:
-        try:
-            path = Settings().config_dir
-        except Exception:  # the settings' own errors are reported by the commands that need them
-            path = None
     try:
-        return load_traffic(path)
-    except TrafficConfigError as e:
-        for p in e.problems:
-            err.print(f"[red]error:[/] {p}")
-        raise typer.Exit(2) from None
+        return traffic_model(path)
+    except SimulationError as e:
+        raise fail(str(e)) from None
 
 
 def _profile_name(model: TrafficModel, profile: str) -> str:
-    if profile != "calendar" and profile not in model.profiles:
-        raise _fail(
-            f"--profile {profile!r} is not in the traffic model; known: "
-            f"{', '.join(sorted(model.profiles))}, calendar"
-        )
-    return profile
-
-
-# -- hotline simulate ------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class SimTraffic:
-    """What ``hotline simulate`` runs: the traffic spec and the figures it implies."""
-
-    spec: Any  # pbx.simulator.TrafficSpec
-    expected_calls: int
-    wrapup_s: float
-    talk_mean_s: float
-    patience_mean_s: float
-    #: Erlang-A for the flat profile (the steady state the run approaches), else None.
-    steady: ErlangA | None = None
-    profile: str | None = None
-
-
-def sim_traffic(
-    *,
-    profile: str | None,
-    calls: int | None,
-    hours: float,
-    calls_per_hour: float | None,
-    calls_per_day: float | None,
-    talk_mean: float | None,
-    patience_mean: float | None,
-    wrapup: float | None,
-    ring: float,
-    seats: int,
-    start_epoch: float,
-    traffic_config: Path | None = None,
-) -> SimTraffic:
-    """Turn ``hotline simulate``'s options into a traffic spec. Without ``profile``: the
-    simple Poisson stream (``calls`` over ``hours``, or at ``calls_per_hour``), exponential
-    talk and patience. With one: the day plan of config/traffic.yaml from ``start_epoch`` for
-    ``hours``, its distributions unless ``talk_mean``/``patience_mean`` are given (then
-    exponential with those means), ``calls`` capping the first calls."""
-    from pbx.simulator import TrafficSpec
-
-    if calls_per_hour is not None and calls_per_hour <= 0:
-        raise _fail("--calls-per-hour must be > 0")
-    if calls_per_day is not None and calls_per_day <= 0:
-        raise _fail("--calls-per-day must be > 0")
-    if profile is None:
-        if calls_per_day is not None:
-            raise _fail("--calls-per-day needs --profile (flat, calendar or a profile's name)")
-        talk = 150.0 if talk_mean is None else talk_mean
-        patience = 120.0 if patience_mean is None else patience_mean
-        n = calls if calls is not None else 3000
-        spec = TrafficSpec(
-            calls=n,
-            hours=hours,
-            calls_per_hour=calls_per_hour,
-            patience_mean_s=patience,
-            talk_mean_s=talk,
-            start_at=start_epoch,
-        )
-        return SimTraffic(spec, n, 10.0 if wrapup is None else wrapup, talk, patience)
-    model = _model(traffic_config)
-    _profile_name(model, profile)
-    talk_d = Exponential(mean_s=talk_mean) if talk_mean is not None else model.talk
-    patience_d = Exponential(mean_s=patience_mean) if patience_mean is not None else model.patience
-    if calls_per_hour is not None and profile != "flat":
-        raise _fail("--calls-per-hour goes with --profile flat; give --calls-per-day instead")
     try:
-        plan = model.plan(
-            start_epoch,
-            hours,
-            profile=profile,
-            calls_per_day=calls_per_day,
-            calls_per_hour=calls_per_hour,
-            patience=patience_d,
-            talk=talk_d,
-        )
-    except (ValueError, KeyError) as e:
-        raise _fail(str(e)) from None
-    wrap = model.wrapup.mean if wrapup is None else wrapup
-    if profile == "flat":
-        # The steady state Erlang-A describes has no callers coming back: repeat calls would
-        # raise the arrival rate above the one the check compares with.
-        plan = dataclasses.replace(plan, repeat=None)
-    spec = TrafficSpec(calls=calls, plan=plan)
-    expected = max(1, round(spec.expected_calls or 0))
-    steady = None
-    if profile == "flat" and plan.segments:
-        steady = erlang_a(
-            arrival_rate=plan.segments[0][2],
-            service_time_s=talk_d.mean + wrap + ring,
-            patience_s=patience_d.mean,
-            seats=seats,
-        )
-    return SimTraffic(spec, expected, wrap, talk_d.mean, patience_d.mean, steady, profile)
+        return profile_name(model, profile)
+    except SimulationError as e:
+        raise fail(str(e)) from None
 
 
 # -- hotline staffing ------------------------------------------------------------------------
@@ -204,20 +88,20 @@ def staffing(
     arrivals, exponential handle time = talk + wrap-up, exponential patience; steady state),
     for CALLS_PER_HOUR and/or for each hour of a day profile."""
     if not 0.0 < target_answer_rate < 1.0:
-        raise _fail(f"--target-answer-rate must be between 0 and 1, not {target_answer_rate:g}")
+        raise fail(f"--target-answer-rate must be between 0 and 1, not {target_answer_rate:g}")
     if calls_per_hour is None and profile is None:
-        raise _fail("give --calls-per-hour, or --profile to staff each hour of a day")
+        raise fail("give --calls-per-hour, or --profile to staff each hour of a day")
     for name, v in (
         ("--calls-per-hour", calls_per_hour),
         ("--calls-per-day", calls_per_day),
     ):
         if v is not None and not (v > 0 and math.isfinite(v)):
-            raise _fail(f"{name} must be a number > 0, not {v:g}")
+            raise fail(f"{name} must be a number > 0, not {v:g}")
     for name, v in (("--talk", talk), ("--patience", patience)):
         if v is not None and not (v > 0 and math.isfinite(v)):
-            raise _fail(f"{name} must be a number of seconds > 0, not {v:g}")
+            raise fail(f"{name} must be a number of seconds > 0, not {v:g}")
     if wrapup is not None and not (wrapup >= 0 and math.isfinite(wrapup)):
-        raise _fail(f"--wrapup must be a number of seconds >= 0, not {wrapup:g}")
+        raise fail(f"--wrapup must be a number of seconds >= 0, not {wrapup:g}")
     model: TrafficModel | None = None
     if profile is not None or talk is None or patience is None or wrapup is None:
         model = _model(traffic_config)
@@ -319,8 +203,3 @@ def _print(
         )
     con.print(table)
     con.print(f"seat-hours staffed: {out['seat_hours']}")
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``hotline staffing`` to the command line."""
-    app.command("staffing")(staffing)

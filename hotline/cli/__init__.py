@@ -1,0 +1,36 @@
+"""``hotline``: the command line, one module per command.
+
+``serve`` (:mod:`hotline.cli.serve`), ``simulate`` (:mod:`hotline.cli.simulate`),
+``staffing`` (:mod:`hotline.cli.staffing`), ``replay`` (:mod:`hotline.cli.replay`) and
+``config check`` (:mod:`hotline.cli.config_check`). Each command module imports what it needs
+from below (``hotline.cli.common``, the use cases ``hotline.simulation`` and
+``hotline.replay``, the domains) and never this package, which only assembles them into
+:data:`app`, the console entry point (``hotline = "hotline.cli:app"`` in pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from hotline.cli.config_check import app as config_app
+from hotline.cli.replay import replay
+from hotline.cli.serve import serve
+from hotline.cli.simulate import simulate
+from hotline.cli.staffing import staffing
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="Call-centre backend of the 12345 government service hotline.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command()(serve)
+app.command()(simulate)
+app.command()(staffing)
+app.command()(replay)
+app.add_typer(config_app, name="config")
+
+
+def main() -> None:  # pragma: no cover
+    app()

@@ -1,0 +1,64 @@
+"""``hotline serve``: the backend in one process (HTTP API and /metrics, the AMI link, the
+FastAGI server of the IVR; without ``HOTLINE_AMI_URL`` also the embedded PBX and its simulated
+callers)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from config.settings import Settings
+from hotline.cli.common import err, load_settings, setup_logging
+
+__all__ = ["serve"]
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address [HOTLINE_HTTP_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port [HOTLINE_HTTP_PORT].")] = None,
+    quiet: Annotated[bool, typer.Option(help="Log warnings only.")] = False,
+) -> None:
+    """Run the backend: HTTP API and /metrics, the AMI link, and (without HOTLINE_AMI_URL) the
+    embedded PBX with simulated callers."""
+    settings = load_settings()
+    setup_logging(not quiet)
+    asyncio.run(_serve(settings, host or settings.http_host, port or settings.http_port))
+
+
+async def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from hotline.app import create_app
+    from hotline.runtime import Runtime
+    from pbx.simulator import TrafficSpec
+
+    runtime = Runtime(settings)
+    try:
+        await runtime.start()
+    except Exception as e:  # a clear line, not a traceback, for the usual start-up failures
+        err.print(f"[red]error:[/] could not start: {e}")
+        await runtime.stop()
+        raise typer.Exit(1) from None
+    if runtime.simulator is not None:
+        runtime.simulator.run_traffic(
+            TrafficSpec(
+                calls=None,
+                calls_per_hour=settings.sim_calls_per_hour,
+                patience_mean_s=settings.sim_patience_mean_s,
+                talk_mean_s=settings.sim_talk_mean_s,
+            )
+        )
+        err.print(
+            f"embedded PBX: {settings.sim_seats} seats, {settings.sim_calls_per_hour:g} calls/h "
+            f"at {settings.sim_speed:g}x; set HOTLINE_AMI_URL to use a real Asterisk"
+        )
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(runtime), host=host, port=port, log_level="warning")
+    )
+    err.print(f"serving on http://{host}:{port} (metrics at /metrics, API docs at /docs)")
+    try:
+        await server.serve()
+    finally:
+        await runtime.stop()

@@ -1,0 +1,335 @@
+"""The simulation use case behind ``hotline simulate``: simulated callers through the real path
+(embedded PBX, IVR over FastAGI, AMI over TCP, controller, ticket store), and a summary of
+what happened as a JSON-ready dict.
+
+:func:`run_simulation` runs one; :func:`sim_traffic` turns the command's traffic options
+into the callers' stream (``TrafficSpec``), reading the traffic model (``traffic.yaml`` in
+``HOTLINE_CONFIG_DIR``, config/traffic.py) when a ``profile`` is named. Options that make no
+simulation raise :class:`SimulationError`, whose message names them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from config.settings import Settings
+from config.traffic import HOTLINE_TZ, Exponential, TrafficConfigError, TrafficModel, load_traffic
+from routing.calls import rounded
+from routing.erlang import ErlangA, erlang_a
+
+__all__ = ["SimTraffic", "SimulationError", "run_simulation", "sim_traffic"]
+
+err = Console(stderr=True, soft_wrap=True)
+
+
+class SimulationError(ValueError):
+    """Options that make no simulation, or a traffic model that cannot be read; the message
+    says which option (or file and line) and why, one problem a line."""
+
+
+def _fail(message: str) -> SimulationError:
+    return SimulationError(message)
+
+
+def traffic_model(path: Path | None) -> TrafficModel:
+    """The traffic model in ``path`` (a file or folder; default the settings' config folder)."""
+    if path is None:
+        try:
+            path = Settings().config_dir
+        except Exception:  # the settings' own errors are reported by the commands that need them
+            path = None
+    try:
+        return load_traffic(path)
+    except TrafficConfigError as e:
+        raise SimulationError("\n".join(str(p) for p in e.problems)) from None
+
+
+def profile_name(model: TrafficModel, profile: str) -> str:
+    """``profile`` when the model has it (or it is ``calendar``), else :class:`SimulationError`."""
+    if profile != "calendar" and profile not in model.profiles:
+        raise _fail(
+            f"--profile {profile!r} is not in the traffic model; known: "
+            f"{', '.join(sorted(model.profiles))}, calendar"
+        )
+    return profile
+
+
+@dataclass(frozen=True, slots=True)
+class SimTraffic:
+    """What ``hotline simulate`` runs: the traffic spec and the figures it implies."""
+
+    spec: Any  # pbx.simulator.TrafficSpec
+    expected_calls: int
+    wrapup_s: float
+    talk_mean_s: float
+    patience_mean_s: float
+    #: Erlang-A for the flat profile (the steady state the run approaches), else None.
+    steady: ErlangA | None = None
+    profile: str | None = None
+
+
+def sim_traffic(
+    *,
+    profile: str | None,
+    calls: int | None,
+    hours: float,
+    calls_per_hour: float | None,
+    calls_per_day: float | None,
+    talk_mean: float | None,
+    patience_mean: float | None,
+    wrapup: float | None,
+    ring: float,
+    seats: int,
+    start_epoch: float,
+    traffic_config: Path | None = None,
+) -> SimTraffic:
+    """Turn ``hotline simulate``'s options into a traffic spec.
+
+    Without ``profile``: the simple Poisson stream, exponential talk and patience; ``calls``
+    callers over ``hours`` (rate calls/hours), or ``calls`` at ``calls_per_hour``, or
+    ``calls_per_hour`` for ``hours`` (rate x hours callers); 3000 over ``hours`` by default.
+
+    With one: the day plan of config/traffic.yaml from ``start_epoch`` for ``hours``, its
+    distributions unless ``talk_mean``/``patience_mean`` are given (then exponential with
+    those means). Its volume is the model's, or one of: ``calls`` (that many first calls
+    expected over the ``hours``, in the profile's shape; repeat callers come on top, except
+    with ``flat``), ``calls_per_hour`` (``flat`` only), ``calls_per_day``. Two of them set
+    the volume twice: :class:`SimulationError`, naming them."""
+    from pbx.simulator import TrafficSpec
+
+    if calls_per_hour is not None and calls_per_hour <= 0:
+        raise _fail("--calls-per-hour must be > 0")
+    if calls_per_day is not None and calls_per_day <= 0:
+        raise _fail("--calls-per-day must be > 0")
+    if profile is None:
+        if calls_per_day is not None:
+            raise _fail("--calls-per-day needs --profile (flat, calendar or a profile's name)")
+        talk = 150.0 if talk_mean is None else talk_mean
+        patience = 120.0 if patience_mean is None else patience_mean
+        if calls is not None:
+            n = calls
+        elif calls_per_hour is not None:  # the rate for the hours asked
+            n = max(1, round(calls_per_hour * hours))
+        else:
+            n = 3000
+        spec = TrafficSpec(
+            calls=n,
+            hours=hours,
+            calls_per_hour=calls_per_hour,
+            patience_mean_s=patience,
+            talk_mean_s=talk,
+            start_at=start_epoch,
+        )
+        return SimTraffic(spec, n, 10.0 if wrapup is None else wrapup, talk, patience)
+    volume = [
+        name
+        for name, value in (
+            ("--calls", calls),
+            ("--calls-per-hour", calls_per_hour),
+            ("--calls-per-day", calls_per_day),
+        )
+        if value is not None
+    ]
+    if len(volume) > 1:
+        raise _fail(
+            f"{' and '.join(volume)} both set how many callers come with --profile; give one"
+        )
+    model = traffic_model(traffic_config)
+    profile_name(model, profile)
+    talk_d = Exponential(mean_s=talk_mean) if talk_mean is not None else model.talk
+    patience_d = Exponential(mean_s=patience_mean) if patience_mean is not None else model.patience
+    if calls_per_hour is not None and profile != "flat":
+        raise _fail("--calls-per-hour goes with --profile flat; give --calls-per-day instead")
+    try:
+        plan = model.plan(
+            start_epoch,
+            hours,
+            profile=profile,
+            calls_per_day=calls_per_day,
+            calls_per_hour=calls_per_hour,
+            patience=patience_d,
+            talk=talk_d,
+        )
+        if calls is not None:  # scale the day so that the hours asked expect `calls` calls
+            if plan.expected_calls <= 0:
+                raise _fail(
+                    f"--profile {profile} has no calls in those {hours:g} hours, so --calls "
+                    f"{calls} cannot be spread over them; choose other --start or --hours"
+                )
+            plan = model.plan(
+                start_epoch,
+                hours,
+                profile=profile,
+                calls_per_day=model.calls_per_day * calls / plan.expected_calls,
+                patience=patience_d,
+                talk=talk_d,
+            )
+    except (ValueError, KeyError) as e:
+        raise _fail(str(e)) from None
+    wrap = model.wrapup.mean if wrapup is None else wrapup
+    if profile == "flat":
+        # The steady state Erlang-A describes has no callers coming back: repeat calls would
+        # raise the arrival rate above the one the check compares with.
+        plan = dataclasses.replace(plan, repeat=None)
+    spec = TrafficSpec(calls=None, plan=plan)
+    expected = max(1, round(spec.expected_calls or 0))
+    steady = None
+    if profile == "flat" and plan.segments:
+        steady = erlang_a(
+            arrival_rate=plan.segments[0][2],
+            service_time_s=talk_d.mean + wrap + ring,
+            patience_s=patience_d.mean,
+            seats=seats,
+        )
+    return SimTraffic(spec, expected, wrap, talk_d.mean, patience_d.mean, steady, profile)
+
+
+async def run_simulation(
+    settings: Settings,
+    *,
+    seats: int,
+    calls: int | None,
+    hours: float,
+    speed: float,
+    seed: int,
+    talk_mean: float | None,
+    patience_mean: float | None,
+    wrapup: float | None,
+    ring: float,
+    database_url: str | None,
+    progress: bool,
+    start: datetime | None = None,
+    profile: str | None = None,
+    calls_per_hour: float | None = None,
+    calls_per_day: float | None = None,
+    ivr: bool = True,
+    recheck: float = 1.0,
+) -> dict[str, Any]:
+    from hotline.runtime import Runtime, SimulationShape
+    from tickets import service
+
+    day_start = _start_epoch(start)
+    traffic = sim_traffic(
+        profile=profile,
+        calls=calls,
+        hours=hours,
+        calls_per_hour=calls_per_hour,
+        calls_per_day=calls_per_day,
+        talk_mean=talk_mean,
+        patience_mean=patience_mean,
+        wrapup=wrapup,
+        ring=ring,
+        seats=seats,
+        start_epoch=day_start,
+        traffic_config=settings.config_dir,
+    )
+    wrapup = traffic.wrapup_s
+
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    if database_url is None:
+        tmp = tempfile.TemporaryDirectory(prefix="hotline-sim-")
+        database_url = f"sqlite+aiosqlite:///{Path(tmp.name) / 'tickets.db'}"
+    runtime = Runtime(
+        settings,
+        database_url=database_url,
+        simulation=SimulationShape(
+            seats=seats,
+            speed=speed,
+            seed=seed,
+            ring_s=ring,
+            wrapup_s=wrapup,
+            ivr=ivr,
+            recheck_s=recheck,
+        ),
+        agi_port=0,  # any free port: a simulation must not collide with a running serve
+    )
+    started = time.perf_counter()
+    try:
+        await runtime.start()
+        assert runtime.simulator is not None and runtime.sessions is not None
+        runtime.simulator.begin_day(day_start)
+        done = runtime.simulator.run_traffic(traffic.spec)
+        show = progress and (sys.stderr.isatty() or os.environ.get("HOTLINE_PROGRESS") == "1")
+        await _follow(runtime, done, traffic.expected_calls, show)
+        pbx_view = done.result()
+        await runtime.settle()
+        async with runtime.sessions() as session:
+            tickets = await service.count_tickets(session)
+            rated = await service.count_rated(session)
+        totals = runtime.controller.calls.totals()
+        waiting = sum(len(q) for q in runtime.controller.calls.waiting.values())
+        extra: dict[str, Any] = {}
+        if traffic.profile is not None:
+            extra["profile"] = traffic.profile
+        if traffic.steady is not None:  # what a long run of the flat profile approaches
+            extra["erlang_a"] = {
+                "answer_rate": round(traffic.steady.answer_rate, 4),
+                "mean_wait_s": round(traffic.steady.mean_wait_s, 2),
+            }
+        return {
+            "calls": pbx_view["arrived"],
+            "served_by_ivr": pbx_view.get("served_by_ivr", 0),
+            "offered": totals.offered,
+            "answered": totals.answered,
+            "abandoned": totals.abandoned,
+            "waiting": waiting,
+            "answer_rate": rounded(totals.answer_ratio, 4),
+            "mean_wait_s": rounded(totals.mean_wait_s, 2),
+            "instant_resolution_rate": (
+                round(runtime.controller.instant_resolution_ratio, 4)
+                if runtime.controller.calls_ended
+                else None  # not defined before an answered call has ended
+            ),
+            "tickets": tickets,
+            "rated": rated,
+            "elapsed_s": round(time.perf_counter() - started, 2),
+            **extra,
+        }
+    finally:
+        await runtime.stop()
+        if tmp is not None:
+            tmp.cleanup()
+
+
+def _start_epoch(start: datetime | None) -> float:
+    """Epoch seconds at which the simulated calls begin: ``start`` (naive = hotline time), or
+    08:00 hotline time today."""
+    if start is None:
+        today = datetime.now(HOTLINE_TZ).date()
+        start = datetime(today.year, today.month, today.day, 8, tzinfo=HOTLINE_TZ)
+    elif start.tzinfo is None:
+        start = start.replace(tzinfo=HOTLINE_TZ)
+    return start.timestamp()
+
+
+async def _follow(runtime: Any, done: asyncio.Future[Any], calls: int, show: bool) -> None:
+    """Wait for the traffic to finish, with a progress bar of finished callers."""
+    if not show:
+        await done
+        return
+    columns = (
+        TextColumn("[bold]simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("calls"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("calls", total=calls)
+        while not done.done():
+            bar.update(task, completed=runtime.simulator.stats["finished"])
+            await asyncio.wait([done], timeout=0.2)
+        bar.update(task, completed=calls)
+    done.result()

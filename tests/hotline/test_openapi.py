@@ -1,0 +1,184 @@
+"""The OpenAPI description matches what the API sends: schemathesis, every check, every
+operation, against the ASGI app (in process, no socket).
+
+The app runs on a real :class:`hotline.runtime.Runtime` that is not started (no PBX, no AMI
+link: ``/readyz`` answers 503) over a migrated SQLite store holding a few tickets, so the
+ticket and announcement routes answer from a real database. Bounded: a few dozen examples
+per operation, no deadline, well under a minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import CHECKS, load_all_checks, not_a_server_error
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+from sqlalchemy.pool import NullPool
+
+from config.settings import Settings
+from hotline.app import PROBLEM, create_app
+from hotline.runtime import Runtime
+from ivr.api import AnnouncementIn
+from tickets.db import make_engine, session_factory, upgrade_sync
+from tickets.numbers import is_valid
+from tickets.service import TicketDraft, create_tickets
+
+load_all_checks()
+ALL_CHECKS = CHECKS.get_all()  # what `schemathesis run --checks all` runs
+
+
+def _drafts(n: int) -> list[TicketDraft]:
+    at = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    return [
+        TicketDraft(
+            linkedid=f"1795966595.{i}",
+            call_uniqueid=f"1795966595.{i}",
+            caller_num=f"1380000{i:04d}",
+            caller_name="张三",
+            queue="hotline",
+            seat="Local/8001@agents/n",
+            joined_at=at,
+            answered_at=at,
+            ended_at=at,
+            kind="consultation",
+            resolved_on_call=i % 2 == 0,
+        )
+        for i in range(n)
+    ]
+
+
+def _api(folder: Path) -> tuple[Any, Runtime]:
+    url = f"sqlite:///{folder / 'store.db'}"
+    upgrade_sync(url)
+    runtime = Runtime(Settings(_env_file=None), database_url=url)
+    # NullPool: a connection per session, opened in whichever loop the test client runs.
+    runtime.engine = make_engine(url, poolclass=NullPool)
+    runtime.sessions = session_factory(runtime.engine)
+
+    async def seed() -> None:
+        async with runtime.sessions() as session:
+            await create_tickets(session, _drafts(3))
+
+    asyncio.run(seed())
+    runtime.controller.calls.queue_stats("hotline")  # a queue with no call offered yet
+    return create_app(runtime), runtime
+
+
+# Built at import: schemathesis' lazy `from_fixture` does not run under pytest 9.
+_FOLDER = Path(tempfile.mkdtemp(prefix="hotline-openapi-"))
+_APP, _RUNTIME = _api(_FOLDER)
+schema = schemathesis.openapi.from_asgi("/openapi.json", _APP)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _cleanup() -> Iterator[None]:
+    yield
+    asyncio.run(_RUNTIME.engine.dispose())
+    shutil.rmtree(_FOLDER, ignore_errors=True)
+
+
+def _wrong_check_digit(case: Any) -> bool:
+    number = case.path_parameters["number"]
+    return not is_valid(number)
+
+
+def _not_playable(case: Any) -> bool:
+    body = AnnouncementIn.model_validate(case.body)  # read as the API reads it
+    now = datetime.now(UTC)
+    return body.ends_at <= max(body.starts_at or now, now) or body.district is not None
+
+
+#: Rules a JSON schema cannot state, for which schema-valid data gets the documented 422
+#: (the operation's description says so): each operation's test of why a 422 was right.
+SEMANTIC_422 = {
+    # "digits with a valid Luhn check digit"
+    ("GET", "/api/v1/tickets/{number}"): _wrong_check_digit,
+    # "ends_at after now and after starts_at", "a district of the menus"
+    ("POST", "/api/v1/announcements"): _not_playable,
+}
+
+
+@schema.parametrize()
+@settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,  # the same examples on every run: a failure here is reproducible
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+def test_the_api_does_what_its_openapi_says(case) -> None:
+    skip = []
+    if case.operation.path == "/readyz":
+        # Its documented 503 (the runtime here has no AMI link) is the readiness contract,
+        # not a server error; every other check still applies to it.
+        skip.append(not_a_server_error)
+    why_422 = SEMANTIC_422.get((case.method.upper(), case.operation.path))
+    if why_422 is not None:
+        skip.append(positive_data_acceptance)  # replaced by the stricter test below
+    response = case.call_and_validate(checks=ALL_CHECKS, excluded_checks=skip)
+    if why_422 is not None and response.status_code == 422 and "errors" not in response.json():
+        # Not a schema violation (those carry `errors`): one of the rules above must say so.
+        assert why_422(case), response.text
+
+
+async def _get(method: str, path: str) -> httpx.Response:
+    transport = httpx.ASGITransport(app=_APP)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        return await client.request(method, path)
+
+
+async def test_405_names_every_method_of_the_path() -> None:
+    r = await _get("PUT", "/api/v1/announcements")
+    assert r.status_code == 405
+    assert r.headers["content-type"] == PROBLEM
+    assert r.headers["allow"] == "GET, HEAD, POST"
+    assert (await _get("TRACE", "/api/v1/announcements/1")).headers["allow"] == "DELETE, GET, HEAD"
+
+
+def test_every_error_answer_is_documented_as_a_problem() -> None:
+    doc = _APP.openapi()
+    errors = [
+        (path, method, status, answer)
+        for path, item in doc["paths"].items()
+        for method, operation in item.items()
+        for status, answer in operation["responses"].items()
+        if status[0] in "45"
+    ]
+    assert all(list(a["content"]) == [PROBLEM] for *_, a in errors), errors
+    documented = {(p, m, s) for p, m, s, _ in errors}
+    assert {
+        ("/api/v1/tickets/{number}", "get", "404"),
+        ("/api/v1/tickets/{number}", "get", "422"),
+        ("/api/v1/announcements", "post", "400"),
+        ("/api/v1/announcements", "post", "422"),
+        ("/api/v1/announcements/{ident}", "delete", "404"),
+        ("/readyz", "get", "503"),
+    } <= documented
+    answer_ratio = doc["components"]["schemas"]["QueueOut"]["properties"]["answer_ratio"]
+    assert {"type": "null"} in answer_ratio["anyOf"]
+
+
+async def test_answer_ratio_over_no_offered_call_is_null() -> None:
+    queues = (await _get("GET", "/api/v1/queues")).json()
+    assert queues == [
+        {
+            "queue": "hotline",
+            "offered": 0,
+            "answered": 0,
+            "abandoned": 0,
+            "waiting": 0,
+            "answer_ratio": None,
+        }
+    ]
+    metrics = (await _get("GET", "/metrics")).text
+    assert 'hotline_calls_offered_total{queue="hotline"} 0.0' in metrics
+    assert 'hotline_answer_ratio{queue="hotline"}' not in metrics  # absent: not defined
