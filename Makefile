@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test check bench lint clean
+.PHONY: install run test check bench lint typecheck clean
 
 install: $(STAMP)
 
@@ -29,7 +29,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-check: lint test
+# mypy, strict, on the pure cores listed in pyproject's [tool.mypy].
+typecheck: install
+	$(BIN)/mypy
+
+check: lint typecheck test
 
 bench: install
 	$(BIN)/python -m bench

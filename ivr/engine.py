@@ -23,6 +23,7 @@ up before any of those), and for the survey ``survey`` (answered) or ``survey_no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -514,15 +515,19 @@ def _phase_survey_finish(state: State, answer: Answer) -> tuple[State, Command]:
     return replace(state, finish=fin), fin
 
 
-class _Phases(dict):  # type: ignore[type-arg]
-    def __missing__(self, key: str) -> Any:
+#: One phase of a session: the state and the answer to the last command -> the next command.
+Phase = Callable[[State, Answer | None], tuple[State, Command]]
+
+
+class _Phases(dict[str, Phase]):
+    def __missing__(self, key: str) -> Phase:
         if key.startswith("goto:"):
             target = key[5:]
             return lambda state, answer: _enter(state, target)
         raise KeyError(key)
 
 
-_PHASES: dict[str, Any] = _Phases(
+_PHASES: dict[str, Phase] = _Phases(
     context=_phase_context,
     announce=_phase_announce,
     announce_hint=_phase_announce_hint,

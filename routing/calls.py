@@ -178,7 +178,8 @@ class CallBoard:
         """Take one event; return what it meant, if anything."""
         match event:
             case ev.CallerJoined():
-                return self._join(event)
+                self._join(event)
+                return None
             case ev.AgentConnected():
                 return self._connect(event)
             case ev.AgentCompleted():
@@ -441,11 +442,11 @@ class CallBoard:
                     self._limbo[call.uniqueid] = call
         # callers waiting or talking that we never saw
         for e in snap.entries:
-            c = alive.get(e.uniqueid)
+            its_channel = alive.get(e.uniqueid)
             if self.seen_waiting(
                 queue=e.queue,
                 uniqueid=e.uniqueid,
-                linkedid=c.linkedid if c is not None else e.uniqueid,
+                linkedid=its_channel.linkedid if its_channel is not None else e.uniqueid,
                 caller_num=e.caller_num,
                 caller_name=e.caller_name,
                 joined_at=at - e.wait,
