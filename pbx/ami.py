@@ -368,6 +368,8 @@ class AmiLink:
         self._pinger: asyncio.Task[None] | None = None
         self._hold: list[ev.DomainEvent] | None = None
         self._rejected_logged: set[str] = set()
+        #: Malformed figures of the event being translated (see :func:`pbx.events.translate`).
+        self._bad: list[ev.BadEvent] = []
         self._uptime: tuple[int, float] | None = None  # (Uptime, our time) at the last boot
         self._restart_hint = False
         self._logins = 0
@@ -572,11 +574,15 @@ class AmiLink:
 
     def _event_frame(self, frame: Frame) -> None:
         self.events_received += 1
+        bad = self._bad
         try:
-            event = ev.translate(frame, self._now())
+            event = ev.translate(frame, self._now(), bad)
         except ev.BadEvent as e:
+            bad.clear()
             self._rejected(Rejected(e.reason, str(e)))
             return
+        if bad:
+            self._figures_left_out(bad)
         if event is None:
             return
         t = type(event)
@@ -618,6 +624,21 @@ class AmiLink:
             self.last_uptime = up
         if self._booted is not None:
             self._booted.set()
+
+    def _figures_left_out(self, bad: list[ev.BadEvent]) -> None:
+        """Malformed figures of an event that is still applied: each counted (``bad_value``),
+        the first logged."""
+        for b in bad:
+            self._on_rejected_cb(b.reason)
+            if "figure left out" not in self._rejected_logged:
+                self._rejected_logged.add("figure left out")
+                log.warning(
+                    "AMI %s: the figure is left out, the event applied; further ones are only "
+                    "counted (%s)",
+                    b,
+                    b.reason,
+                )
+        bad.clear()
 
     def _rejected(self, item: Rejected) -> None:
         self._on_rejected_cb(item.reason)
@@ -668,14 +689,18 @@ class AmiLink:
             items = list(results[0].items)
             if channels is not None:
                 items += list(results[1].items)  # type: ignore[union-attr]
+            bad: list[ev.BadEvent] = []
             for f in items:
                 try:
-                    item = ev.snapshot_item(f, snap.at)
+                    item = ev.snapshot_item(f, snap.at, bad)
                 except KeyError:
                     continue
                 except ev.BadEvent as e:
+                    bad.clear()
                     self._rejected(Rejected(e.reason, str(e)))
                     continue
+                if bad:
+                    self._figures_left_out(bad)
                 t = type(item)
                 if t is ev.QueueParams:
                     snap.params[item.queue] = item  # type: ignore[union-attr]

@@ -97,7 +97,8 @@ class CallEnded:
 
     call: Call
     at: float
-    talk_time: int
+    #: Asterisk's ``TalkTime``; ``None`` when it sent none we could read.
+    talk_time: int | None
     reason: str
 
 
@@ -219,6 +220,9 @@ class CallBoard:
         return CallAnswered(call)
 
     def _complete(self, e: ev.AgentCompleted) -> CallEnded | None:
+        # A figure Asterisk left out (or sent malformed) counts as 0 where a time is derived
+        # from it; the call ends all the same.
+        talk = e.talk_time or 0
         call = self.talking.pop(e.uniqueid, None) if e.uniqueid else None
         if call is None:
             # Asterisk sometimes sends AgentComplete without the channel headers: the call
@@ -230,7 +234,7 @@ class CallBoard:
         if call is None and self._limbo:
             call = self._limbo.pop(e.uniqueid, None)
             if call is not None:  # answered while we were away, ended after the snapshot
-                self._answer_now(call, max(call.joined_at, e.at - e.talk_time), None)
+                self._answer_now(call, max(call.joined_at, e.at - talk), None)
                 self.talking.pop(call.uniqueid, None)
         if call is None and self._report is not None and e.uniqueid:
             # Between a resync's snapshot and its settle: a caller talking when Asterisk took
@@ -242,11 +246,11 @@ class CallBoard:
                 e.queue,
                 e.caller_num,
                 e.caller_name,
-                e.at - e.talk_time - e.hold_time,
+                e.at - talk - (e.hold_time or 0),
                 gen=self.generation,
             )
             self.queue_stats(e.queue).offered += 1
-            self._answer_now(call, e.at - e.talk_time, e.interface)
+            self._answer_now(call, e.at - talk, e.interface)
             call.member_name = e.member_name
             self.talking.pop(call.uniqueid, None)
             self._report.adopted_talking += 1
@@ -441,7 +445,7 @@ class CallBoard:
                 linkedid=c.linkedid if c is not None else e.uniqueid,
                 caller_num=e.caller_num,
                 caller_name=e.caller_name,
-                joined_at=at - e.wait,
+                joined_at=at - (e.wait or 0),
             ):
                 rep.new_waiting += 1
         for c in channels or ():
