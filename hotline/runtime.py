@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -23,14 +24,14 @@ from hotline.controller import Controller
 from ivr.metrics import register_ivr_metrics
 from ivr.server import DbIvrDeps, app_of, start_agi_server, stop_agi_server
 from metrics.collector import make_registry
-from pbx.ami import AmiLink
+from pbx.ami import AmiAuthError, AmiLink
 from pbx.simulator import CallerInfo, Simulator, SimulatorConfig
 from pbx.simulator.agi import run_ivr, typical_caller
 from tickets.db import make_engine, session_factory, upgrade
 from tickets.spool import Spool
 from tickets.writer import TicketWriter
 
-__all__ = ["Runtime", "SimulationShape"]
+__all__ = ["ConfigurationError", "Runtime", "SimulationShape"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,17 @@ def spool_dir_for(base: Path, database_url: str) -> Path:
     spooled for one database are never written into another."""
     digest = hashlib.sha256(database_url.encode("utf-8")).hexdigest()[:12]
     return Path(base) / digest
+
+
+class ConfigurationError(Exception):
+    """The backend cannot run with these settings; the message says which and how to fix it."""
+
+
+def _login_refused(e: AmiAuthError) -> ConfigurationError:
+    return ConfigurationError(
+        f"{e}. Asterisk is up but refuses our manager login: check the user and secret of "
+        "HOTLINE_AMI_URL against Asterisk's manager.conf"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +197,30 @@ class Runtime:
             backoff_cap=s.ami_backoff_cap_s,
             record_raw=self.record_raw,
         )
-        await self.link.connect()
+        # Asterisk not up yet is an outage (retried with back-off, /readyz 503 meanwhile);
+        # a refused login is a configuration error.
+        try:
+            await self.link.start()
+        except AmiAuthError as e:
+            raise _login_refused(e) from None
+
+    async def serve(self, server: Any) -> None:
+        """Run ``server`` (a ``uvicorn.Server``) until it stops; if meanwhile the AMI link gives
+        up because Asterisk came up and refused the login, stop the server and raise
+        :class:`ConfigurationError`."""
+        assert self.link is not None
+        serving = asyncio.ensure_future(server.serve())
+        refused = asyncio.ensure_future(self.link.wait_refused())
+        try:
+            await asyncio.wait((serving, refused), return_when=asyncio.FIRST_COMPLETED)
+            if not serving.done():
+                server.should_exit = True
+                await serving
+                raise _login_refused(refused.result())
+            await serving
+        finally:
+            serving.cancel()
+            refused.cancel()
 
     @property
     def agi_port(self) -> int:

@@ -368,6 +368,9 @@ class AmiLink:
         self._pinger: asyncio.Task[None] | None = None
         self._hold: list[ev.DomainEvent] | None = None
         self._rejected_logged: set[str] = set()
+        #: The login refusal the link gave up on (see :meth:`start`), if any.
+        self.refused: AmiAuthError | None = None
+        self._refused_event: asyncio.Event | None = None
         #: Malformed figures of the event being translated (see :func:`pbx.events.translate`).
         self._bad: list[ev.BadEvent] = []
         self._uptime: tuple[int, float] | None = None  # (Uptime, our time) at the last boot
@@ -399,6 +402,48 @@ class AmiLink:
         self._closing = False
         await self._connect_once(timeout)
         self._supervisor = asyncio.create_task(self._supervise(), name="ami-supervisor")
+
+    async def start(self, timeout: float = 10.0) -> None:
+        """Like :meth:`connect`, but an Asterisk that cannot be reached yet is an outage, not an
+        error: the link keeps trying with the same capped back-off as a reconnect (``ready``
+        stays false meanwhile) and comes up when Asterisk does (a controller often starts
+        first after a power cut).
+
+        A refused login is a configuration error, not an outage: raised here as
+        :class:`AmiAuthError` when the first attempt is refused; when Asterisk comes up later
+        and refuses it before any login succeeded, the link stops trying and
+        :meth:`wait_refused` returns the error. (A refusal after a successful login is logged
+        as an error and retried: the link was right once, and the IVR and the API serve on.)
+        """
+        self._closing = False
+        try:
+            await self._connect_once(timeout)
+        except (OSError, AmiTimeout) as e:
+            log.warning(
+                "Asterisk's manager at %s:%d cannot be reached yet (%s): trying again with "
+                "back-off; not ready until it answers",
+                self.host,
+                self.port,
+                e,
+            )
+            assert self._lost is not None
+            self._lost.set()  # the supervisor starts at its retry loop
+        self._supervisor = asyncio.create_task(self._supervise(), name="ami-supervisor")
+
+    async def wait_refused(self) -> AmiAuthError:
+        """Wait until the link gives up because Asterisk refused the login (see :meth:`start`);
+        returns that error."""
+        if self._refused_event is None:
+            self._refused_event = asyncio.Event()
+        await self._refused_event.wait()
+        assert self.refused is not None
+        return self.refused
+
+    def _give_up(self, e: AmiAuthError) -> None:
+        self.refused = e
+        if self._refused_event is None:
+            self._refused_event = asyncio.Event()
+        self._refused_event.set()
 
     async def _connect_once(self, timeout: float) -> None:
         loop = asyncio.get_running_loop()
@@ -463,7 +508,12 @@ class AmiLink:
                     attempt, base=self.backoff_base, cap=self.backoff_cap, rng=self._rng
                 )
                 attempt += 1
-                log.info("AMI reconnect attempt %d in %.2f s", attempt, delay)
+                log.info(
+                    "AMI %sconnect attempt %d in %.2f s",
+                    "re" if self._logins else "",
+                    attempt,
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 if self._closing:
                     return
@@ -471,8 +521,15 @@ class AmiLink:
                     await self._connect_once(max(self.action_timeout, 2.0))
                 except asyncio.CancelledError:
                     raise
+                except AmiAuthError as e:
+                    if self._logins == 0:  # never logged in: the settings are wrong
+                        log.error("%s: giving up, the user or secret is wrong", e)
+                        self._give_up(e)
+                        return
+                    log.error("%s (it was accepted before); trying again with back-off", e)
+                    continue
                 except (OSError, AmiError) as e:
-                    log.warning("AMI reconnect failed: %s", e)
+                    log.warning("AMI %sconnect failed: %s", "re" if self._logins else "", e)
                     continue
                 except Exception:
                     log.exception("AMI reconnect failed")
