@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agents.operator import SimulatedOperator
 from config.settings import Settings
+from hotline.bus import Bus
 from hotline.controller import Controller
 from ivr.metrics import register_ivr_metrics
 from ivr.server import DbIvrDeps, app_of, start_agi_server, stop_agi_server
@@ -28,6 +29,7 @@ from pbx.ami import AmiAuthError, AmiLink
 from pbx.simulator import CallerInfo, Simulator, SimulatorConfig
 from pbx.simulator.agi import run_ivr, typical_caller
 from tickets.db import make_engine, session_factory, upgrade
+from tickets.service import TicketDraft
 from tickets.spool import Spool
 from tickets.writer import TicketWriter
 
@@ -109,26 +111,29 @@ class Runtime:
         operator = SimulatedOperator(
             resolve_share=settings.instant_resolution_share, seed=settings.operator_seed
         )
+        #: The controller's notices; subscribers are registered here and in :meth:`start`.
+        self.bus = Bus(on_error=self._subscriber_failed)
         self.controller = Controller(
             operator=operator,
-            on_ticket=self._submit,
             wrapup_s=self._wrapup(),
             on_anomaly=self._rejected,
+            bus=self.bus,
         )
         self.now: Callable[[], float] = time.time
         #: Gets every byte read from the AMI socket, when set before :meth:`start` (replay
         #: captures).
         self.record_raw: Callable[[bytes], None] | None = None
         self.registry, self.link_metrics = make_registry(self.controller, lambda: self.now())
+        assert self.link_metrics.live is not None
+        self.bus.subscribe(TicketDraft, self.link_metrics.live.ticket_drafted, name="metrics")
         self.ivr_metrics = register_ivr_metrics(self.registry)
         self._logins = 0
 
     def _wrapup(self) -> float:
         return self.simulation.wrapup_s if self.settings.ami is None else self.settings.wrapup_s
 
-    def _submit(self, draft) -> None:  # type: ignore[no-untyped-def]
-        assert self.writer is not None
-        self.writer.submit(draft)
+    def _subscriber_failed(self, subscriber: str) -> None:
+        self.link_metrics.subscriber_errors.labels(subscriber=subscriber).inc()
 
     async def start(self) -> None:
         s = self.settings
@@ -146,6 +151,7 @@ class Runtime:
             spool=self.spool,
         )
         self.writer.start()
+        self.bus.subscribe(TicketDraft, self.writer.submit, name="ticket_writer")
         self.agi = await start_agi_server(
             s.agi_host,
             self._agi_port,

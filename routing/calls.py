@@ -40,6 +40,7 @@ __all__ = [
     "CallAnswered",
     "CallBoard",
     "CallEnded",
+    "CallOffered",
     "Outcome",
     "QueueStats",
 ]
@@ -81,6 +82,13 @@ class QueueStats:
 
 
 @dataclass(frozen=True, slots=True)
+class CallOffered:
+    """A caller is newly offered: it joined, or a resync found it waiting or talking."""
+
+    call: Call
+
+
+@dataclass(frozen=True, slots=True)
 class CallAnswered:
     call: Call
 
@@ -102,7 +110,7 @@ class CallEnded:
     reason: str
 
 
-Outcome = CallAnswered | CallAbandoned | CallEnded
+Outcome = CallOffered | CallAnswered | CallAbandoned | CallEnded
 
 
 @dataclass(slots=True)
@@ -188,12 +196,12 @@ class CallBoard:
         if base is not None:
             base[index] += 1
 
-    def _join(self, e: ev.CallerJoined) -> None:
+    def _join(self, e: ev.CallerJoined) -> CallOffered | None:
         st = self.queue_stats(e.queue)
         q = self.waiting[e.queue]
         if e.uniqueid in q or e.uniqueid in self.talking:
             return None  # a repeated frame: already counted
-        q[e.uniqueid] = Call(
+        call = q[e.uniqueid] = Call(
             uniqueid=e.uniqueid,
             linkedid=e.linkedid,
             queue=e.queue,
@@ -203,7 +211,7 @@ class CallBoard:
             gen=self.generation,
         )
         st.offered += 1
-        return None
+        return CallOffered(call)
 
     def _connect(self, e: ev.AgentConnected) -> CallAnswered | None:
         call = self.waiting.get(e.queue, {}).pop(e.uniqueid, None)
@@ -448,6 +456,7 @@ class CallBoard:
                 joined_at=at - (e.wait or 0),
             ):
                 rep.new_waiting += 1
+                out.append(CallOffered(self.waiting[e.queue][e.uniqueid]))
         for c in channels or ():
             if c.application != "Queue" or not c.bridge_id or c.uniqueid in self.talking:
                 continue
@@ -459,6 +468,7 @@ class CallBoard:
             )
             call.gen = gen
             self.queue_stats(queue).offered += 1
+            out.append(CallOffered(call))
             out.append(self._answer_now(call, at, peer_of(c)))
             rep.adopted_talking += 1
         for queue, p in snap.params.items():
