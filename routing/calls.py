@@ -180,7 +180,7 @@ class CallBoard:
         """Take one event; return what it meant, if anything."""
         match event:
             case ev.CallerJoined():
-                return self._join(event)
+                return self._join(event)  # CallOffered for a new caller, None for a repeat
             case ev.AgentConnected():
                 return self._connect(event)
             case ev.AgentCompleted():
