@@ -418,7 +418,9 @@ class AmiLink:
         self._closing = False
         try:
             await self._connect_once(timeout)
-        except (OSError, AmiTimeout) as e:
+        except AmiAuthError:
+            raise
+        except (OSError, AmiError) as e:  # refused, timed out, dropped during login or resync
             log.warning(
                 "Asterisk's manager at %s:%d cannot be reached yet (%s): trying again with "
                 "back-off; not ready until it answers",
