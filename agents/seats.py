@@ -12,22 +12,42 @@ a seat that is a member of several queues (skills) is still one seat. Its state,
    for wrap-up (the member shows "Not in use" and is simply not rung), so it is derived from
    the end of the last call and the configured wrap-up time;
 6. ``ready``: none of the above.
+
+A seat no longer a member of any queue is gone (``logged_out`` in :class:`SeatChanged`, the
+notice the controller publishes when a seat's state changes). :meth:`SeatBoard.apply` returns
+the seats an event touched, so that only those are looked at.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from pbx import events as ev
 
-__all__ = ["SEAT_STATES", "Seat", "SeatBoard"]
+__all__ = ["LOGGED_OUT", "SEAT_STATES", "Seat", "SeatBoard", "SeatChanged"]
 
 SEAT_STATES = ("on_call", "ringing", "paused", "unavailable", "wrapup", "ready")
+#: The state a :class:`SeatChanged` gives a seat that left its last queue.
+LOGGED_OUT = "logged_out"
 
 # Asterisk device states (AST_DEVICE_*) as QueueMember/QueueMemberStatus send them.
 _DEVICE_INVALID = 4
 _DEVICE_UNAVAILABLE = 5
+
+
+@dataclass(frozen=True, slots=True)
+class SeatChanged:
+    """A seat's state changed (one of :data:`SEAT_STATES`, or :data:`LOGGED_OUT`), as of ``at``
+    (Asterisk's event time). Asterisk sends no event when wrap-up ends: a ``wrapup`` seat is
+    ready from ``wrapup_until`` on unless another notice comes first."""
+
+    at: float
+    interface: str
+    name: str
+    state: str
+    paused_reason: str = ""
+    wrapup_until: float = 0.0
 
 
 @dataclass(slots=True)
@@ -67,7 +87,8 @@ class SeatBoard:
         #: Wrap-up seconds by queue (a float applies to every queue).
         self.wrapup_s = wrapup_s
         self.seats: dict[str, Seat] = {}
-        self._ringing: dict[str, set[str]] = {}
+        #: Call uniqueid -> the interfaces ringing for it, in the order they were rung.
+        self._ringing: dict[str, dict[str, None]] = {}
         #: Call uniqueid -> the interface of the seat on it (a call is on one seat at most).
         self._on_call: dict[str, str] = {}
 
@@ -101,11 +122,14 @@ class SeatBoard:
             if not seat.paused_in:
                 seat.paused_reason = ""
 
-    def _stop_ringing(self, uniqueid: str) -> None:
-        for interface in self._ringing.pop(uniqueid, ()):
+    def _stop_ringing(self, uniqueid: str) -> Collection[str]:
+        """Every seat ringing for this call stops; returns their interfaces."""
+        rung = self._ringing.pop(uniqueid, ())
+        for interface in rung:
             seat = self.seats.get(interface)
             if seat is not None and seat.ringing_for == uniqueid:
                 seat.ringing_for = None
+        return rung
 
     def _unring(self, seat: Seat) -> None:
         """The seat stops ringing; its entry in ``_ringing`` goes, and an emptied one too, so
@@ -116,7 +140,7 @@ class SeatBoard:
         seat.ringing_for = None
         rung = self._ringing.get(uid)
         if rung is not None:
-            rung.discard(seat.interface)
+            rung.pop(seat.interface, None)
             if not rung:
                 del self._ringing[uid]
 
@@ -167,58 +191,73 @@ class SeatBoard:
                 out[seat.state_interface] = seat.interface
         return out
 
-    def apply(self, event: ev.DomainEvent) -> None:
+    def apply(self, event: ev.DomainEvent) -> Collection[str] | None:
+        """Take one event; returns the interfaces of the seats it may have changed (``None``
+        when it touched none)."""
         match event:
             case ev.MemberStatus():
                 self._member(event)
+                return (event.interface,)
             case ev.MemberAdded(member=m) | ev.MemberPaused(member=m):
                 self._member(m)
+                return (m.interface,)
             case ev.MemberRemoved():
                 seat = self.seats.get(event.interface)
-                if seat is not None:
-                    seat.queues.discard(event.queue)
-                    seat.paused_in.discard(event.queue)
-                    if not seat.queues:
-                        self._unring(seat)
-                        if seat.call is not None:
-                            self._on_call.pop(seat.call, None)
-                        del self.seats[seat.interface]
-            case ev.AgentCalled():
-                seat = self.seats.get(event.interface)
-                if seat is not None and seat.call is None:
+                if seat is None:
+                    return None
+                seat.queues.discard(event.queue)
+                seat.paused_in.discard(event.queue)
+                if not seat.queues:
                     self._unring(seat)
-                    seat.ringing_for = event.uniqueid
-                    self._ringing.setdefault(event.uniqueid, set()).add(seat.interface)
-            case ev.AgentRingNoAnswer():
-                seat = self.seats.get(event.interface)
-                if seat is not None and seat.ringing_for == event.uniqueid:
-                    self._unring(seat)
-            case ev.AgentConnected():
-                self._stop_ringing(event.uniqueid)
-                seat = self.seats.get(event.interface)
-                if seat is not None:
-                    uid = event.uniqueid
-                    other = self._on_call.get(uid)
-                    if other is not None and other != seat.interface:
-                        prev = self.seats.get(other)
-                        if prev is not None and prev.call == uid:
-                            prev.call = None
                     if seat.call is not None:
                         self._on_call.pop(seat.call, None)
-                    seat.call = uid
-                    self._on_call[uid] = seat.interface
+                    del self.seats[seat.interface]
+                return (event.interface,)
+            case ev.AgentCalled():
+                seat = self.seats.get(event.interface)
+                if seat is None or seat.call is not None:
+                    return None
+                self._unring(seat)
+                seat.ringing_for = event.uniqueid
+                self._ringing.setdefault(event.uniqueid, {})[seat.interface] = None
+                return (event.interface,)
+            case ev.AgentRingNoAnswer():
+                seat = self.seats.get(event.interface)
+                if seat is None or seat.ringing_for != event.uniqueid:
+                    return None
+                self._unring(seat)
+                return (event.interface,)
+            case ev.AgentConnected():
+                rung = self._stop_ringing(event.uniqueid)
+                seat = self.seats.get(event.interface)
+                if seat is None:
+                    return rung or None
+                uid = event.uniqueid
+                touched = [seat.interface, *(i for i in rung if i != seat.interface)]
+                other = self._on_call.get(uid)
+                if other is not None and other != seat.interface:
+                    prev = self.seats.get(other)
+                    if prev is not None and prev.call == uid:
+                        prev.call = None
+                        touched.append(other)
+                if seat.call is not None:
+                    self._on_call.pop(seat.call, None)
+                seat.call = uid
+                self._on_call[uid] = seat.interface
+                return touched
             case ev.AgentCompleted():
                 seat = self.seats.get(event.interface)
-                if seat is not None:
-                    if seat.call is not None and event.uniqueid in ("", seat.call):
-                        self._on_call.pop(seat.call, None)
-                        seat.call = None
-                        seat.calls_taken += 1
-                    seat.wrapup_until = event.at + self._wrapup(event.queue)
+                if seat is None:
+                    return None
+                if seat.call is not None and event.uniqueid in ("", seat.call):
+                    self._on_call.pop(seat.call, None)
+                    seat.call = None
+                    seat.calls_taken += 1
+                seat.wrapup_until = event.at + self._wrapup(event.queue)
+                return (event.interface,)
             case ev.CallerAbandoned():
-                self._stop_ringing(event.uniqueid)
+                return self._stop_ringing(event.uniqueid) or None
             case ev.ChannelHungUp():
                 if event.uniqueid in self._ringing:
-                    self._stop_ringing(event.uniqueid)
-            case _:
-                pass
+                    return self._stop_ringing(event.uniqueid)
+        return None

@@ -1,5 +1,12 @@
 """The controller: feeds Asterisk's typed events into the live state and turns every answered
-call into a ticket draft. Pure: no I/O; the ticket drafts go to a sink (the ticket writer).
+call into a ticket draft. Pure: no I/O.
+
+It publishes what it learns on its :class:`~hotline.bus.Bus` (DESIGN, principle 8), for the
+subscribers the composition root registers (the ticket writer, metrics, the desktops):
+:class:`routing.notices.CallJoined`, ``CallRung``, ``CallAnswered``, ``CallAbandoned``,
+``CallEnded``, then the call's :class:`tickets.service.TicketDraft`; and
+:class:`agents.seats.SeatChanged` when a seat's state changes. For one event the seats'
+notices come first, then the call's. A notice nobody subscribed to is not even built.
 
 After every (re)login the AMI link hands it a :class:`~pbx.events.Snapshot` of what Asterisk
 reports (:meth:`Controller.reconcile`); the rule for counting the calls that came and went
@@ -16,13 +23,23 @@ was made by a new process.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
 from agents.operator import SimulatedOperator
-from agents.seats import SeatBoard
+from agents.seats import LOGGED_OUT, SeatBoard, SeatChanged
+from hotline.bus import Bus
 from pbx import events as ev
-from routing.calls import CallAbandoned, CallBoard, CallEnded, ReconcileReport
+from routing import notices as nt
+from routing.calls import (
+    CallAbandoned,
+    CallAnswered,
+    CallBoard,
+    CallEnded,
+    CallOffered,
+    Outcome,
+    ReconcileReport,
+)
 from tickets.service import TicketDraft
 
 __all__ = ["Controller"]
@@ -59,14 +76,22 @@ class Controller:
         self,
         *,
         operator: SimulatedOperator,
-        on_ticket: Callable[[TicketDraft], None],
+        on_ticket: Callable[[TicketDraft], object] | None = None,
         wrapup_s: Mapping[str, float] | float = 0.0,
         on_anomaly: Callable[[str], None] = lambda reason: None,
+        bus: Bus | None = None,
     ) -> None:
         self.calls = CallBoard()
         self.seats = SeatBoard(wrapup_s)
         self.operator = operator
-        self._on_ticket = on_ticket
+        #: Where the notices go (see the module's docstring).
+        self.bus = bus if bus is not None else Bus()
+        self._publish = self.bus.publish
+        self._wants = self.bus.wants
+        if on_ticket is not None:  # shorthand for a subscription to the ticket drafts
+            self.bus.subscribe(TicketDraft, on_ticket, name="on_ticket")
+        #: The seat states last published (only while someone subscribes to SeatChanged).
+        self._seat_state: dict[str, str] = {}
         self._on_anomaly = on_anomaly
         self.calls_ended = 0
         self.resolved_on_call = 0
@@ -86,25 +111,107 @@ class Controller:
         at = event.at
         if at > self.last_event_at:
             self.last_event_at = at
-        self.seats.apply(event)
+        touched = self.seats.apply(event)
+        if touched and self._wants(SeatChanged):
+            self._seats_changed(touched, at)
         calls = self.calls
         unknown = calls.unknown_calls
         outcome = calls.apply(event)
         if outcome is None:
             if calls.unknown_calls != unknown:
                 self._on_anomaly("unknown_call")
-            elif type(event) is ev.CallerJoined:
-                self._note_uid(event.uniqueid)
+            elif type(event) is ev.AgentCalled:
+                if self._wants(nt.CallRung) and event.uniqueid in calls.waiting.get(
+                    event.queue, ()
+                ):
+                    self._publish(
+                        nt.CallRung(
+                            at, event.queue, event.uniqueid, event.interface, event.member_name
+                        )
+                    )
             elif type(event) is ev.FullyBooted:
                 calls.mark_login()
             return
         t = type(outcome)
-        if t is CallEnded:
+        if t is CallOffered:
+            self._note_uid(outcome.call.uniqueid)
+        elif t is CallEnded:
             if outcome.reason == "hangup":  # type: ignore[union-attr]
                 self._on_anomaly("lost_agent_complete")
-            self._ended(outcome)  # type: ignore[arg-type]
         elif t is CallAbandoned and type(event) is ev.ChannelHungUp:
             self._on_anomaly("lost_caller_abandon")
+        self._outcome(outcome, at)
+
+    def _outcome(self, outcome: Outcome, at: float) -> None:
+        """Publish what one outcome of the call board means; an ended call's ticket draft."""
+        t = type(outcome)
+        if t is CallEnded:
+            self._ended(outcome)  # type: ignore[arg-type]
+            return
+        wants = self._wants
+        call = outcome.call
+        if t is CallOffered:
+            if wants(nt.CallJoined):
+                self._publish(
+                    nt.CallJoined(
+                        call.joined_at,
+                        call.queue,
+                        call.uniqueid,
+                        call.linkedid,
+                        call.caller_num,
+                        call.caller_name,
+                    )
+                )
+        elif t is CallAnswered:
+            if wants(nt.CallAnswered):
+                answered = call.answered_at if call.answered_at is not None else at
+                self._publish(
+                    nt.CallAnswered(
+                        answered,
+                        call.queue,
+                        call.uniqueid,
+                        call.linkedid,
+                        call.interface or "",
+                        call.member_name or call.interface or "",
+                        max(0.0, answered - call.joined_at),
+                    )
+                )
+        elif wants(nt.CallAbandoned):
+            left = outcome.at  # type: ignore[union-attr]
+            self._publish(
+                nt.CallAbandoned(
+                    left, call.queue, call.uniqueid, call.linkedid, max(0.0, left - call.joined_at)
+                )
+            )
+
+    def _seats_changed(self, interfaces: Iterable[str], at: float) -> None:
+        """Publish a :class:`SeatChanged` for each of these seats whose state is not the one
+        last published."""
+        seats = self.seats.seats
+        last = self._seat_state
+        for iface in interfaces:
+            seat = seats.get(iface)
+            if seat is None:
+                if last.pop(iface, None) is not None:
+                    self._publish(SeatChanged(at, iface, iface, LOGGED_OUT))
+                continue
+            state = seat.state(at)
+            if last.get(iface) != state:
+                last[iface] = state
+                self._publish(
+                    SeatChanged(
+                        at,
+                        iface,
+                        seat.name,
+                        state,
+                        seat.paused_reason if state == "paused" else "",
+                        seat.wrapup_until if state == "wrapup" else 0.0,
+                    )
+                )
+
+    def _all_seats_changed(self, at: float) -> None:
+        if self._wants(SeatChanged):
+            self._seats_changed([*self.seats.seats, *self._seat_state], at)
 
     def _note_uid(self, uid: str) -> None:
         parts = _uid_parts(uid)
@@ -133,9 +240,9 @@ class Controller:
         for c in snap.channels or ():
             self._note_uid(c.uniqueid)
         self.seats.reconcile(snap.members, self.calls.talking)
+        self._all_seats_changed(snap.at)
         for outcome in rep.outcomes:
-            if type(outcome) is CallEnded:
-                self._ended(outcome)
+            self._outcome(outcome, snap.at)
         if snap.at > self.last_event_at:
             self.last_event_at = snap.at
         self.syncs += 1
@@ -150,11 +257,11 @@ class Controller:
         if rep is None:
             return None
         for outcome in self.calls.settle(self._snap_at):
-            if type(outcome) is CallEnded:
-                self._ended(outcome)
+            self._outcome(outcome, self._snap_at)
         for iface, seat in list(self.seats.seats.items()):
             if seat.call is not None and seat.call not in self.calls.talking:
                 self.seats.clear_call(iface)
+        self._all_seats_changed(max(self._snap_at, self.last_event_at))
         log.log(
             logging.WARNING if rep.restarted else logging.INFO,
             "resync %d%s: %d waiting newly seen, %d answered / %d abandoned / %d ended while "
@@ -183,7 +290,19 @@ class Controller:
         # Event times are Asterisk's, resync times ours: keep them in order for the ticket.
         answered_at = max(call.answered_at, call.joined_at)
         ended_at = max(ended.at, answered_at)
-        self._on_ticket(
+        if self._wants(nt.CallEnded):
+            self._publish(
+                nt.CallEnded(
+                    ended_at,
+                    call.queue,
+                    call.uniqueid,
+                    call.linkedid,
+                    call.interface or "",
+                    ended_at - answered_at,
+                    ended.reason,
+                )
+            )
+        self._publish(
             TicketDraft(
                 caller_num=call.caller_num,
                 caller_name=call.caller_name,

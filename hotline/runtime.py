@@ -13,24 +13,27 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agents.operator import SimulatedOperator
 from config.settings import Settings
+from hotline.bus import Bus
 from hotline.controller import Controller
 from ivr.metrics import register_ivr_metrics
 from ivr.server import DbIvrDeps, app_of, start_agi_server, stop_agi_server
 from metrics.collector import make_registry
-from pbx.ami import AmiLink
+from pbx.ami import AmiAuthError, AmiLink
 from pbx.simulator import CallerInfo, Simulator, SimulatorConfig
 from pbx.simulator.agi import run_ivr, typical_caller
 from tickets.db import make_engine, session_factory, upgrade
+from tickets.service import TicketDraft
 from tickets.spool import Spool
 from tickets.writer import TicketWriter
 
-__all__ = ["Runtime", "SimulationShape"]
+__all__ = ["ConfigurationError", "Runtime", "SimulationShape"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,17 @@ def spool_dir_for(base: Path, database_url: str) -> Path:
     spooled for one database are never written into another."""
     digest = hashlib.sha256(database_url.encode("utf-8")).hexdigest()[:12]
     return Path(base) / digest
+
+
+class ConfigurationError(Exception):
+    """The backend cannot run with these settings; the message says which and how to fix it."""
+
+
+def _login_refused(e: AmiAuthError) -> ConfigurationError:
+    return ConfigurationError(
+        f"{e}. Asterisk is up but refuses our manager login: check the user and secret of "
+        "HOTLINE_AMI_URL against Asterisk's manager.conf"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,26 +111,29 @@ class Runtime:
         operator = SimulatedOperator(
             resolve_share=settings.instant_resolution_share, seed=settings.operator_seed
         )
+        #: The controller's notices; subscribers are registered here and in :meth:`start`.
+        self.bus = Bus(on_error=self._subscriber_failed)
         self.controller = Controller(
             operator=operator,
-            on_ticket=self._submit,
             wrapup_s=self._wrapup(),
             on_anomaly=self._rejected,
+            bus=self.bus,
         )
         self.now: Callable[[], float] = time.time
         #: Gets every byte read from the AMI socket, when set before :meth:`start` (replay
         #: captures).
         self.record_raw: Callable[[bytes], None] | None = None
         self.registry, self.link_metrics = make_registry(self.controller, lambda: self.now())
+        assert self.link_metrics.live is not None
+        self.bus.subscribe(TicketDraft, self.link_metrics.live.ticket_drafted, name="metrics")
         self.ivr_metrics = register_ivr_metrics(self.registry)
         self._logins = 0
 
     def _wrapup(self) -> float:
         return self.simulation.wrapup_s if self.settings.ami is None else self.settings.wrapup_s
 
-    def _submit(self, draft) -> None:  # type: ignore[no-untyped-def]
-        assert self.writer is not None
-        self.writer.submit(draft)
+    def _subscriber_failed(self, subscriber: str) -> None:
+        self.link_metrics.subscriber_errors.labels(subscriber=subscriber).inc()
 
     async def start(self) -> None:
         s = self.settings
@@ -134,6 +151,7 @@ class Runtime:
             spool=self.spool,
         )
         self.writer.start()
+        self.bus.subscribe(TicketDraft, self.writer.submit, name="ticket_writer")
         self.agi = await start_agi_server(
             s.agi_host,
             self._agi_port,
@@ -185,7 +203,30 @@ class Runtime:
             backoff_cap=s.ami_backoff_cap_s,
             record_raw=self.record_raw,
         )
-        await self.link.connect()
+        # Asterisk not up yet is an outage (retried with back-off, /readyz 503 meanwhile);
+        # a refused login is a configuration error.
+        try:
+            await self.link.start()
+        except AmiAuthError as e:
+            raise _login_refused(e) from None
+
+    async def serve(self, server: Any) -> None:
+        """Run ``server`` (a ``uvicorn.Server``) until it stops; if meanwhile the AMI link gives
+        up because Asterisk came up and refused the login, stop the server and raise
+        :class:`ConfigurationError`."""
+        assert self.link is not None
+        serving = asyncio.ensure_future(server.serve())
+        refused = asyncio.ensure_future(self.link.wait_refused())
+        try:
+            await asyncio.wait((serving, refused), return_when=asyncio.FIRST_COMPLETED)
+            if not serving.done():
+                server.should_exit = True
+                await serving
+                raise _login_refused(refused.result())
+            await serving
+        finally:
+            serving.cancel()
+            refused.cancel()
 
     @property
     def agi_port(self) -> int:

@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 
 from agents.seats import SEAT_STATES, SeatBoard
 from routing.calls import CallBoard
+from tickets.service import TicketDraft
 
 __all__ = ["LinkMetrics", "LiveCollector", "make_registry"]
 
@@ -26,7 +27,6 @@ __all__ = ["LinkMetrics", "LiveCollector", "make_registry"]
 class LiveView(Protocol):
     calls: CallBoard
     seats: SeatBoard
-    calls_ended: int
     resolved_on_call: int
 
     @property
@@ -37,6 +37,8 @@ class LiveCollector(Collector):
     def __init__(self, view: LiveView, now: Callable[[], float]) -> None:
         self._view = view
         self._now = now
+        #: Ticket drafts published by the controller (:meth:`ticket_drafted`).
+        self.tickets_drafted = 0
 
     def collect(self) -> Iterator[Metric]:
         calls = self._view.calls
@@ -85,14 +87,20 @@ class LiveCollector(Collector):
         yield CounterMetricFamily(
             "hotline_tickets_drafted",
             "Answered calls that ended and became a ticket draft.",
-            value=self._view.calls_ended,
+            value=self.tickets_drafted,
         )
+
+    def ticket_drafted(self, draft: TicketDraft) -> None:
+        """Subscriber of the controller's ticket drafts (counted here, the one place)."""
+        self.tickets_drafted += 1
 
 
 class LinkMetrics:
     """Series about the AMI link and the ticket writer, updated by the code that does the work."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, live: LiveCollector | None = None) -> None:
+        #: The series read from the live state (it subscribes to the ticket drafts).
+        self.live = live
         self.ami_connected = Gauge(
             "hotline_ami_connected",
             "1 while logged in to Asterisk's manager.",
@@ -118,11 +126,18 @@ class LinkMetrics:
         self.db_up = Gauge(
             "hotline_db_up", "1 while the last database operation succeeded.", registry=registry
         )
+        self.subscriber_errors = Counter(
+            "hotline_subscriber_errors",
+            "Exceptions raised by subscribers of the controller's notices, by subscriber.",
+            ["subscriber"],
+            registry=registry,
+        )
 
 
 def make_registry(
     view: LiveView, now: Callable[[], float]
 ) -> tuple[CollectorRegistry, LinkMetrics]:
     registry = CollectorRegistry()
-    registry.register(LiveCollector(view, now))
-    return registry, LinkMetrics(registry)
+    live = LiveCollector(view, now)
+    registry.register(live)
+    return registry, LinkMetrics(registry, live)

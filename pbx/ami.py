@@ -368,6 +368,11 @@ class AmiLink:
         self._pinger: asyncio.Task[None] | None = None
         self._hold: list[ev.DomainEvent] | None = None
         self._rejected_logged: set[str] = set()
+        #: The login refusal the link gave up on (see :meth:`start`), if any.
+        self.refused: AmiAuthError | None = None
+        self._refused_event: asyncio.Event | None = None
+        #: Malformed figures of the event being translated (see :func:`pbx.events.translate`).
+        self._bad: list[ev.BadEvent] = []
         self._uptime: tuple[int, float] | None = None  # (Uptime, our time) at the last boot
         self._restart_hint = False
         self._logins = 0
@@ -397,6 +402,50 @@ class AmiLink:
         self._closing = False
         await self._connect_once(timeout)
         self._supervisor = asyncio.create_task(self._supervise(), name="ami-supervisor")
+
+    async def start(self, timeout: float = 10.0) -> None:
+        """Like :meth:`connect`, but an Asterisk that cannot be reached yet is an outage, not an
+        error: the link keeps trying with the same capped back-off as a reconnect (``ready``
+        stays false meanwhile) and comes up when Asterisk does (a controller often starts
+        first after a power cut).
+
+        A refused login is a configuration error, not an outage: raised here as
+        :class:`AmiAuthError` when the first attempt is refused; when Asterisk comes up later
+        and refuses it before any login succeeded, the link stops trying and
+        :meth:`wait_refused` returns the error. (A refusal after a successful login is logged
+        as an error and retried: the link was right once, and the IVR and the API serve on.)
+        """
+        self._closing = False
+        try:
+            await self._connect_once(timeout)
+        except AmiAuthError:
+            raise
+        except (OSError, AmiError) as e:  # refused, timed out, dropped during login or resync
+            log.warning(
+                "Asterisk's manager at %s:%d cannot be reached yet (%s): trying again with "
+                "back-off; not ready until it answers",
+                self.host,
+                self.port,
+                e,
+            )
+            assert self._lost is not None
+            self._lost.set()  # the supervisor starts at its retry loop
+        self._supervisor = asyncio.create_task(self._supervise(), name="ami-supervisor")
+
+    async def wait_refused(self) -> AmiAuthError:
+        """Wait until the link gives up because Asterisk refused the login (see :meth:`start`);
+        returns that error."""
+        if self._refused_event is None:
+            self._refused_event = asyncio.Event()
+        await self._refused_event.wait()
+        assert self.refused is not None
+        return self.refused
+
+    def _give_up(self, e: AmiAuthError) -> None:
+        self.refused = e
+        if self._refused_event is None:
+            self._refused_event = asyncio.Event()
+        self._refused_event.set()
 
     async def _connect_once(self, timeout: float) -> None:
         loop = asyncio.get_running_loop()
@@ -461,7 +510,12 @@ class AmiLink:
                     attempt, base=self.backoff_base, cap=self.backoff_cap, rng=self._rng
                 )
                 attempt += 1
-                log.info("AMI reconnect attempt %d in %.2f s", attempt, delay)
+                log.info(
+                    "AMI %sconnect attempt %d in %.2f s",
+                    "re" if self._logins else "",
+                    attempt,
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 if self._closing:
                     return
@@ -469,8 +523,15 @@ class AmiLink:
                     await self._connect_once(max(self.action_timeout, 2.0))
                 except asyncio.CancelledError:
                     raise
+                except AmiAuthError as e:
+                    if self._logins == 0:  # never logged in: the settings are wrong
+                        log.error("%s: giving up, the user or secret is wrong", e)
+                        self._give_up(e)
+                        return
+                    log.error("%s (it was accepted before); trying again with back-off", e)
+                    continue
                 except (OSError, AmiError) as e:
-                    log.warning("AMI reconnect failed: %s", e)
+                    log.warning("AMI %sconnect failed: %s", "re" if self._logins else "", e)
                     continue
                 except Exception:
                     log.exception("AMI reconnect failed")
@@ -572,11 +633,15 @@ class AmiLink:
 
     def _event_frame(self, frame: Frame) -> None:
         self.events_received += 1
+        bad = self._bad
         try:
-            event = ev.translate(frame, self._now())
+            event = ev.translate(frame, self._now(), bad)
         except ev.BadEvent as e:
+            bad.clear()
             self._rejected(Rejected(e.reason, str(e)))
             return
+        if bad:
+            self._figures_left_out(bad)
         if event is None:
             return
         t = type(event)
@@ -618,6 +683,21 @@ class AmiLink:
             self.last_uptime = up
         if self._booted is not None:
             self._booted.set()
+
+    def _figures_left_out(self, bad: list[ev.BadEvent]) -> None:
+        """Malformed figures of an event that is still applied: each counted (``bad_value``),
+        the first logged."""
+        for b in bad:
+            self._on_rejected_cb(b.reason)
+            if "figure left out" not in self._rejected_logged:
+                self._rejected_logged.add("figure left out")
+                log.warning(
+                    "AMI %s: the figure is left out, the event applied; further ones are only "
+                    "counted (%s)",
+                    b,
+                    b.reason,
+                )
+        bad.clear()
 
     def _rejected(self, item: Rejected) -> None:
         self._on_rejected_cb(item.reason)
@@ -668,14 +748,18 @@ class AmiLink:
             items = list(results[0].items)
             if channels is not None:
                 items += list(results[1].items)  # type: ignore[union-attr]
+            bad: list[ev.BadEvent] = []
             for f in items:
                 try:
-                    item = ev.snapshot_item(f, snap.at)
+                    item = ev.snapshot_item(f, snap.at, bad)
                 except KeyError:
                     continue
                 except ev.BadEvent as e:
+                    bad.clear()
                     self._rejected(Rejected(e.reason, str(e)))
                     continue
+                if bad:
+                    self._figures_left_out(bad)
                 t = type(item)
                 if t is ev.QueueParams:
                     snap.params[item.queue] = item  # type: ignore[union-attr]

@@ -5,6 +5,14 @@ frozen dataclasses below, or ``None`` for events the domains do not use (``VarSe
 ``Newexten``...). A frame that names an event we use but lacks a field we need raises
 :class:`BadEvent`, which names the event and the field, never a header's value.
 
+**Figures** (``HoldTime``, ``TalkTime``, ``RingTime``, ``Position``, ``Count``,
+``OriginalPosition``, a ``Hangup``'s ``Cause``, a ``QueueEntry``'s ``Wait``) are statistics
+about a call, not what moves it on: a figure that is absent, negative or not a whole number is
+``None`` in the event, and the event still happens (an ``AgentConnect`` with ``HoldTime: -5``
+still answers its call). A malformed figure (or ``Timestamp``, then the receive time is used) is
+reported as a :class:`BadEvent` appended to the ``bad`` list the caller passes, so that it is
+counted (``bad_value``) without losing the event.
+
 Times: ``at`` is the event's ``Timestamp`` header (``timestampevents = yes`` in manager.conf),
 or the receive time passed in by the caller when Asterisk did not send one.
 """
@@ -68,8 +76,8 @@ class CallerJoined:
     channel: str
     caller_num: str
     caller_name: str
-    position: int
-    count: int
+    position: int | None
+    count: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +87,8 @@ class CallerLeft:
     at: float
     queue: str
     uniqueid: str
-    position: int
-    count: int
+    position: int | None
+    count: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +98,9 @@ class CallerAbandoned:
     at: float
     queue: str
     uniqueid: str
-    position: int
-    original_position: int
-    hold_time: int
+    position: int | None
+    original_position: int | None
+    hold_time: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +123,7 @@ class AgentRingNoAnswer:
     uniqueid: str
     interface: str
     member_name: str
-    ring_time_ms: int
+    ring_time_ms: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +136,8 @@ class AgentConnected:
     linkedid: str
     interface: str
     member_name: str
-    hold_time: int
-    ring_time: int
+    hold_time: int | None
+    ring_time: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +153,8 @@ class AgentCompleted:
     uniqueid: str
     interface: str
     member_name: str
-    hold_time: int
-    talk_time: int
+    hold_time: int | None
+    talk_time: int | None
     reason: str
     #: The caller's channel headers, when Asterisk sent them ("" otherwise).
     linkedid: str = ""
@@ -198,7 +206,7 @@ class ChannelHungUp:
     channel: str
     uniqueid: str
     linkedid: str
-    cause: int
+    cause: int | None
     cause_txt: str
 
 
@@ -257,6 +265,25 @@ def _int(h: dict, event: str, name: str, *, default: int | None = None) -> int:
     return n
 
 
+def _figure(h: dict, event: str, name: str, bad: list[BadEvent] | None) -> int | None:
+    """A statistics figure: a whole number >= 0, or ``None`` when absent or malformed (a
+    malformed one is appended to ``bad``, when given, and the event goes on without it)."""
+    value = h.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        n = int(value if type(value) is str else value[0])
+    except ValueError:
+        problem = "not a whole number"
+    else:
+        if n >= 0:
+            return n
+        problem = "negative"
+    if bad is not None:
+        bad.append(BadEvent(event, name, problem))
+    return None
+
+
 def _opt(h: dict, name: str) -> str:
     value = h.get(name, "")
     return value if isinstance(value, str) else value[0]
@@ -280,7 +307,7 @@ def _member(h: dict, ev: str, at: float) -> MemberStatus:
     )
 
 
-def _caller_join(h: dict, at: float) -> CallerJoined:
+def _caller_join(h: dict, at: float, bad: list[BadEvent] | None) -> CallerJoined:
     ev = "QueueCallerJoin"
     return CallerJoined(
         at=at,
@@ -290,35 +317,35 @@ def _caller_join(h: dict, at: float) -> CallerJoined:
         channel=_opt(h, "Channel"),
         caller_num=_opt(h, "CallerIDNum"),
         caller_name=_opt(h, "CallerIDName"),
-        position=_int(h, ev, "Position", default=0),
-        count=_int(h, ev, "Count", default=0),
+        position=_figure(h, ev, "Position", bad),
+        count=_figure(h, ev, "Count", bad),
     )
 
 
-def _caller_leave(h: dict, at: float) -> CallerLeft:
+def _caller_leave(h: dict, at: float, bad: list[BadEvent] | None) -> CallerLeft:
     ev = "QueueCallerLeave"
     return CallerLeft(
         at=at,
         queue=_req(h, ev, "Queue"),
         uniqueid=_req(h, ev, "Uniqueid"),
-        position=_int(h, ev, "Position", default=0),
-        count=_int(h, ev, "Count", default=0),
+        position=_figure(h, ev, "Position", bad),
+        count=_figure(h, ev, "Count", bad),
     )
 
 
-def _caller_abandon(h: dict, at: float) -> CallerAbandoned:
+def _caller_abandon(h: dict, at: float, bad: list[BadEvent] | None) -> CallerAbandoned:
     ev = "QueueCallerAbandon"
     return CallerAbandoned(
         at=at,
         queue=_req(h, ev, "Queue"),
         uniqueid=_req(h, ev, "Uniqueid"),
-        position=_int(h, ev, "Position", default=0),
-        original_position=_int(h, ev, "OriginalPosition", default=0),
-        hold_time=_int(h, ev, "HoldTime", default=0),
+        position=_figure(h, ev, "Position", bad),
+        original_position=_figure(h, ev, "OriginalPosition", bad),
+        hold_time=_figure(h, ev, "HoldTime", bad),
     )
 
 
-def _agent_called(h: dict, at: float) -> AgentCalled:
+def _agent_called(h: dict, at: float, bad: list[BadEvent] | None) -> AgentCalled:
     ev = "AgentCalled"
     interface = _req(h, ev, "Interface")
     return AgentCalled(
@@ -330,7 +357,7 @@ def _agent_called(h: dict, at: float) -> AgentCalled:
     )
 
 
-def _agent_ring_no_answer(h: dict, at: float) -> AgentRingNoAnswer:
+def _agent_ring_no_answer(h: dict, at: float, bad: list[BadEvent] | None) -> AgentRingNoAnswer:
     ev = "AgentRingNoAnswer"
     interface = _req(h, ev, "Interface")
     return AgentRingNoAnswer(
@@ -339,11 +366,11 @@ def _agent_ring_no_answer(h: dict, at: float) -> AgentRingNoAnswer:
         uniqueid=_req(h, ev, "Uniqueid"),
         interface=interface,
         member_name=_opt(h, "MemberName") or interface,
-        ring_time_ms=_int(h, ev, "RingTime", default=0),
+        ring_time_ms=_figure(h, ev, "RingTime", bad),
     )
 
 
-def _agent_connect(h: dict, at: float) -> AgentConnected:
+def _agent_connect(h: dict, at: float, bad: list[BadEvent] | None) -> AgentConnected:
     ev = "AgentConnect"
     interface = _req(h, ev, "Interface")
     uniqueid = _req(h, ev, "Uniqueid")
@@ -354,12 +381,12 @@ def _agent_connect(h: dict, at: float) -> AgentConnected:
         linkedid=_opt(h, "Linkedid") or uniqueid,
         interface=interface,
         member_name=_opt(h, "MemberName") or interface,
-        hold_time=_int(h, ev, "HoldTime", default=0),
-        ring_time=_int(h, ev, "RingTime", default=0),
+        hold_time=_figure(h, ev, "HoldTime", bad),
+        ring_time=_figure(h, ev, "RingTime", bad),
     )
 
 
-def _agent_complete(h: dict, at: float) -> AgentCompleted:
+def _agent_complete(h: dict, at: float, bad: list[BadEvent] | None) -> AgentCompleted:
     ev = "AgentComplete"
     interface = _req(h, ev, "Interface")
     return AgentCompleted(
@@ -368,8 +395,8 @@ def _agent_complete(h: dict, at: float) -> AgentCompleted:
         uniqueid=_opt(h, "Uniqueid"),
         interface=interface,
         member_name=_opt(h, "MemberName") or interface,
-        hold_time=_int(h, ev, "HoldTime", default=0),
-        talk_time=_int(h, ev, "TalkTime", default=0),
+        hold_time=_figure(h, ev, "HoldTime", bad),
+        talk_time=_figure(h, ev, "TalkTime", bad),
         reason=_opt(h, "Reason"),
         linkedid=_opt(h, "Linkedid"),
         caller_num=_opt(h, "CallerIDNum"),
@@ -377,7 +404,7 @@ def _agent_complete(h: dict, at: float) -> AgentCompleted:
     )
 
 
-def _member_removed(h: dict, at: float) -> MemberRemoved:
+def _member_removed(h: dict, at: float, bad: list[BadEvent] | None) -> MemberRemoved:
     ev = "QueueMemberRemoved"
     interface = _req(h, ev, "Interface")
     return MemberRemoved(
@@ -388,7 +415,7 @@ def _member_removed(h: dict, at: float) -> MemberRemoved:
     )
 
 
-def _hangup(h: dict, at: float) -> ChannelHungUp:
+def _hangup(h: dict, at: float, bad: list[BadEvent] | None) -> ChannelHungUp:
     ev = "Hangup"
     uniqueid = _req(h, ev, "Uniqueid")
     return ChannelHungUp(
@@ -396,7 +423,7 @@ def _hangup(h: dict, at: float) -> ChannelHungUp:
         channel=_opt(h, "Channel"),
         uniqueid=uniqueid,
         linkedid=_opt(h, "Linkedid") or uniqueid,
-        cause=_int(h, ev, "Cause", default=0),
+        cause=_figure(h, ev, "Cause", bad),
         cause_txt=_opt(h, "Cause-txt"),
     )
 
@@ -410,7 +437,9 @@ def _uptime(h: dict) -> int | None:
     return n if n >= 0 else None
 
 
-_TRANSLATORS: dict[str, Callable[[dict, float], DomainEvent]] = {
+_Translator = Callable[[dict, float, list[BadEvent] | None], DomainEvent]
+
+_TRANSLATORS: dict[str, _Translator] = {
     "QueueCallerJoin": _caller_join,
     "QueueCallerLeave": _caller_leave,
     "QueueCallerAbandon": _caller_abandon,
@@ -418,24 +447,36 @@ _TRANSLATORS: dict[str, Callable[[dict, float], DomainEvent]] = {
     "AgentRingNoAnswer": _agent_ring_no_answer,
     "AgentConnect": _agent_connect,
     "AgentComplete": _agent_complete,
-    "QueueMemberStatus": lambda h, at: _member(h, "QueueMemberStatus", at),
-    "QueueMember": lambda h, at: _member(h, "QueueMember", at),
-    "QueueMemberAdded": lambda h, at: MemberAdded(at, _member(h, "QueueMemberAdded", at)),
-    "QueueMemberPause": lambda h, at: MemberPaused(at, _member(h, "QueueMemberPause", at)),
+    "QueueMemberStatus": lambda h, at, bad: _member(h, "QueueMemberStatus", at),
+    "QueueMember": lambda h, at, bad: _member(h, "QueueMember", at),
+    "QueueMemberAdded": lambda h, at, bad: MemberAdded(at, _member(h, "QueueMemberAdded", at)),
+    "QueueMemberPause": lambda h, at, bad: MemberPaused(at, _member(h, "QueueMemberPause", at)),
     "QueueMemberRemoved": _member_removed,
     "Hangup": _hangup,
-    "FullyBooted": lambda h, at: FullyBooted(at, _uptime(h)),
-    "Shutdown": lambda h, at: PbxShutdown(at, _opt(h, "Restart").lower() == "true"),
+    "FullyBooted": lambda h, at, bad: FullyBooted(at, _uptime(h)),
+    "Shutdown": lambda h, at, bad: PbxShutdown(at, _opt(h, "Restart").lower() == "true"),
 }
 
 #: The AMI event names :func:`translate` understands.
 KNOWN_EVENTS = frozenset(_TRANSLATORS)
 
+_INF = float("inf")
 
-def translate(frame: Frame, received_at: float) -> DomainEvent | None:
+
+def translate(
+    frame: Frame, received_at: float, bad: list[BadEvent] | None = None
+) -> DomainEvent | None:
     """The domain event for one AMI event frame, or ``None`` if the domains do not use it.
 
-    Raises :class:`BadEvent` when a used event lacks a field or carries an absurd value.
+    Raises :class:`BadEvent` when a used event lacks a field it cannot happen without. A
+    malformed figure is left out (``None``) and a malformed ``Timestamp`` replaced by
+    ``received_at``: the event is returned, and each is appended to ``bad`` when given.
+
+    >>> bad = []
+    >>> e = translate(Frame({"Event": "AgentConnect", "Queue": "q", "Uniqueid": "1.2",
+    ...                      "Interface": "PJSIP/8001", "HoldTime": "-5"}), 9.0, bad)
+    >>> (e.uniqueid, e.hold_time, [b.reason for b in bad], str(bad[0]))
+    ('1.2', None, ['bad_value'], 'AgentConnect: field HoldTime negative')
     """
     h = frame.headers
     name = h.get("Event")
@@ -446,12 +487,16 @@ def translate(frame: Frame, received_at: float) -> DomainEvent | None:
         return None
     ts = h.get("Timestamp")
     at = received_at
-    if isinstance(ts, str) and ts:
+    if type(ts) is str and ts:
         try:
             at = float(ts)
         except ValueError:
-            raise BadEvent(name, "Timestamp", "not a number") from None
-    return fn(h, at)
+            at = -1.0
+        if not 0.0 <= at < _INF:  # not a number, negative, NaN or infinite
+            at = received_at
+            if bad is not None:
+                bad.append(BadEvent(name, "Timestamp", "not a time"))
+    return fn(h, at, bad)
 
 
 # -- the state Asterisk reports on request (QueueStatus, CoreShowChannels) -------------------
@@ -478,8 +523,8 @@ class QueueEntry:
     channel: str
     caller_num: str
     caller_name: str
-    wait: int
-    position: int
+    wait: int | None
+    position: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,11 +570,15 @@ def _duration(value: str) -> int:
     return max(0, total)
 
 
-def snapshot_item(frame: Frame, at: float) -> QueueParams | QueueEntry | ChannelInfo | MemberStatus:
+def snapshot_item(
+    frame: Frame, at: float, bad: list[BadEvent] | None = None
+) -> QueueParams | QueueEntry | ChannelInfo | MemberStatus:
     """Translate one list item of ``QueueStatus``/``CoreShowChannels``.
 
-    Raises :class:`BadEvent` for a missing field or an absurd value, or ``KeyError`` for an
-    item of another kind.
+    Raises :class:`BadEvent` for a missing field or an absurd value of a field the item cannot
+    be used without, or ``KeyError`` for an item of another kind. A malformed figure (a
+    ``QueueEntry``'s ``Wait`` or ``Position``) is left out and appended to ``bad``, as in
+    :func:`translate`.
     """
     h = frame.headers
     name = h.get("Event")
@@ -547,8 +596,8 @@ def snapshot_item(frame: Frame, at: float) -> QueueParams | QueueEntry | Channel
             channel=_opt(h, "Channel"),
             caller_num=_opt(h, "CallerIDNum"),
             caller_name=_opt(h, "CallerIDName"),
-            wait=_int(h, name, "Wait", default=0),
-            position=_int(h, name, "Position", default=0),
+            wait=_figure(h, name, "Wait", bad),
+            position=_figure(h, name, "Position", bad),
         )
     if name == "CoreShowChannel":
         uid = _req(h, name, "Uniqueid")

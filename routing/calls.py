@@ -40,6 +40,7 @@ __all__ = [
     "CallAnswered",
     "CallBoard",
     "CallEnded",
+    "CallOffered",
     "Outcome",
     "QueueStats",
 ]
@@ -88,6 +89,13 @@ def rounded(value: float | None, ndigits: int) -> float | None:
 
 
 @dataclass(frozen=True, slots=True)
+class CallOffered:
+    """A caller is newly offered: it joined, or a resync found it waiting or talking."""
+
+    call: Call
+
+
+@dataclass(frozen=True, slots=True)
 class CallAnswered:
     call: Call
 
@@ -104,11 +112,12 @@ class CallEnded:
 
     call: Call
     at: float
-    talk_time: int
+    #: Asterisk's ``TalkTime``; ``None`` when it sent none we could read.
+    talk_time: int | None
     reason: str
 
 
-Outcome = CallAnswered | CallAbandoned | CallEnded
+Outcome = CallOffered | CallAnswered | CallAbandoned | CallEnded
 
 
 @dataclass(slots=True)
@@ -178,8 +187,7 @@ class CallBoard:
         """Take one event; return what it meant, if anything."""
         match event:
             case ev.CallerJoined():
-                self._join(event)
-                return None
+                return self._join(event)  # CallOffered for a new caller, None for a repeat
             case ev.AgentConnected():
                 return self._connect(event)
             case ev.AgentCompleted():
@@ -195,12 +203,12 @@ class CallBoard:
         if base is not None:
             base[index] += 1
 
-    def _join(self, e: ev.CallerJoined) -> None:
+    def _join(self, e: ev.CallerJoined) -> CallOffered | None:
         st = self.queue_stats(e.queue)
         q = self.waiting[e.queue]
         if e.uniqueid in q or e.uniqueid in self.talking:
             return None  # a repeated frame: already counted
-        q[e.uniqueid] = Call(
+        call = q[e.uniqueid] = Call(
             uniqueid=e.uniqueid,
             linkedid=e.linkedid,
             queue=e.queue,
@@ -210,7 +218,7 @@ class CallBoard:
             gen=self.generation,
         )
         st.offered += 1
-        return None
+        return CallOffered(call)
 
     def _connect(self, e: ev.AgentConnected) -> CallAnswered | None:
         call = self.waiting.get(e.queue, {}).pop(e.uniqueid, None)
@@ -227,6 +235,9 @@ class CallBoard:
         return CallAnswered(call)
 
     def _complete(self, e: ev.AgentCompleted) -> CallEnded | None:
+        # A figure Asterisk left out (or sent malformed) counts as 0 where a time is derived
+        # from it; the call ends all the same.
+        talk = e.talk_time or 0
         call = self.talking.pop(e.uniqueid, None) if e.uniqueid else None
         if call is None:
             # Asterisk sometimes sends AgentComplete without the channel headers: the call
@@ -238,7 +249,7 @@ class CallBoard:
         if call is None and self._limbo:
             call = self._limbo.pop(e.uniqueid, None)
             if call is not None:  # answered while we were away, ended after the snapshot
-                self._answer_now(call, max(call.joined_at, e.at - e.talk_time), None)
+                self._answer_now(call, max(call.joined_at, e.at - talk), None)
                 self.talking.pop(call.uniqueid, None)
         if call is None and self._report is not None and e.uniqueid:
             # Between a resync's snapshot and its settle: a caller talking when Asterisk took
@@ -250,11 +261,11 @@ class CallBoard:
                 e.queue,
                 e.caller_num,
                 e.caller_name,
-                e.at - e.talk_time - e.hold_time,
+                e.at - talk - (e.hold_time or 0),
                 gen=self.generation,
             )
             self.queue_stats(e.queue).offered += 1
-            self._answer_now(call, e.at - e.talk_time, e.interface)
+            self._answer_now(call, e.at - talk, e.interface)
             call.member_name = e.member_name
             self.talking.pop(call.uniqueid, None)
             self._report.adopted_talking += 1
@@ -449,9 +460,10 @@ class CallBoard:
                 linkedid=its_channel.linkedid if its_channel is not None else e.uniqueid,
                 caller_num=e.caller_num,
                 caller_name=e.caller_name,
-                joined_at=at - e.wait,
+                joined_at=at - (e.wait or 0),
             ):
                 rep.new_waiting += 1
+                out.append(CallOffered(self.waiting[e.queue][e.uniqueid]))
         for c in channels or ():
             if c.application != "Queue" or not c.bridge_id or c.uniqueid in self.talking:
                 continue
@@ -463,6 +475,7 @@ class CallBoard:
             )
             call.gen = gen
             self.queue_stats(queue).offered += 1
+            out.append(CallOffered(call))
             out.append(self._answer_now(call, at, peer_of(c)))
             rep.adopted_talking += 1
         for queue, p in snap.params.items():

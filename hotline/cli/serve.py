@@ -31,12 +31,16 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from hotline.app import create_app
-    from hotline.runtime import Runtime
+    from hotline.runtime import ConfigurationError, Runtime
     from pbx.simulator import TrafficSpec
 
     runtime = Runtime(settings)
     try:
         await runtime.start()
+    except ConfigurationError as e:
+        err.print(f"[red]error:[/] configuration error: {e}")
+        await runtime.stop()
+        raise typer.Exit(2) from None
     except Exception as e:  # a clear line, not a traceback, for the usual start-up failures
         err.print(f"[red]error:[/] could not start: {e}")
         await runtime.stop()
@@ -59,6 +63,9 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
     )
     err.print(f"serving on http://{host}:{port} (metrics at /metrics, API docs at /docs)")
     try:
-        await server.serve()
+        await runtime.serve(server)
+    except ConfigurationError as e:
+        err.print(f"[red]error:[/] configuration error: {e}")
+        raise typer.Exit(2) from None
     finally:
         await runtime.stop()

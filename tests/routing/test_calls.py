@@ -7,7 +7,7 @@ import json
 import pytest
 
 from pbx import events as ev
-from routing.calls import CallAbandoned, CallAnswered, CallBoard, CallEnded
+from routing.calls import CallAbandoned, CallAnswered, CallBoard, CallEnded, CallOffered
 from tests.traces import read_recording, trace_frames
 
 Q = "hotline"
@@ -31,7 +31,9 @@ def abandon(uid: str, at: float = 5.0) -> ev.CallerAbandoned:
 
 def test_answered_call_lifecycle() -> None:
     b = CallBoard()
-    assert b.apply(join("1")) is None
+    offered = b.apply(join("1"))
+    assert isinstance(offered, CallOffered) and offered.call.uniqueid == "1"
+    assert b.apply(join("1")) is None  # a repeated frame: offered once
     assert b.waiting_count(Q) == 1
     out = b.apply(connect("1"))
     assert isinstance(out, CallAnswered) and out.call.member_name == "Agent 8001"
