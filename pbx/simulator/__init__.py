@@ -17,9 +17,9 @@ import asyncio
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from pbx.simulator.clock import ScaledClock
+from pbx.simulator.agi_runner import run_agi_step
+from pbx.simulator.clock import Clock, ScaledClock
 from pbx.simulator.config import MemberConfig, QueueConfig, city_centre, load_queues_conf
 from pbx.simulator.core import STRATEGIES, VARSET_LEVELS, CallerInfo, PbxCore
 from pbx.simulator.server import AmiServer
@@ -96,14 +96,16 @@ class SimulatorConfig:
 class Simulator:
     """The embedded PBX: queues of static seats, an AMI server and caller streams."""
 
-    def __init__(self, config: SimulatorConfig | None = None, *, clock: Any = None) -> None:
+    def __init__(
+        self, config: SimulatorConfig | None = None, *, clock: Clock | None = None
+    ) -> None:
         """``clock``: another clock with ScaledClock's interface, e.g. a
         :class:`~pbx.simulator.desclock.DesClock` to run the PBX as fast as it can (no AMI
         server then: its sessions would see time jump)."""
         self.config = cfg = config or SimulatorConfig()
         #: The AMI secret: the configured one, or a random one made for this process.
         self.secret = cfg.secret or secrets.token_urlsafe(16)
-        self.clock = clock if clock is not None else ScaledClock(cfg.speed, cfg.epoch)
+        self.clock: Clock = clock if clock is not None else ScaledClock(cfg.speed, cfg.epoch)
         self._listeners: list[Callable[[dict[str, str]], None]] = []
         self.core = PbxCore(
             self.clock,
@@ -115,6 +117,7 @@ class Simulator:
             recheck_s=cfg.recheck_s,
             ivr_time_s=cfg.ivr_time_s,
             patience_in_queue=cfg.patience_in_queue,
+            run_agi=run_agi_step,
         )
         queues = cfg.queues or (
             QueueConfig(

@@ -123,7 +123,7 @@ class Faults:
         clock.run_due()
         now = f"{clock.now():.6f}"
         for ch in list(core.channels.values()):
-            core._hangup_req("SoftHangupRequest", ch, 4)
+            core._hangup_request("SoftHangupRequest", ch, 4)
         waiting = talking = 0
         # Waiting callers first (so that a seat freed by an ended call rings nobody), then
         # the talking calls.
