@@ -26,7 +26,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from pbx.codec import encode_message
-from pbx.simulator import core as pbx_core
+from pbx.simulator.model import PREQUEUE, RETRY, RINGING, TALKING, WAITING
 
 if TYPE_CHECKING:
     from pbx.simulator import Simulator
@@ -129,16 +129,11 @@ class Faults:
         # the talking calls.
         callers = list({id(c): c for c in core.owners.values()}.values())
         for caller in callers:
-            if caller.state in (
-                pbx_core.WAITING,
-                pbx_core.RINGING,
-                pbx_core.RETRY,
-                pbx_core.PREQUEUE,
-            ):
+            if caller.state in (WAITING, RINGING, RETRY, PREQUEUE):
                 core._abandon(caller, cause=16)
                 waiting += 1
         for caller in callers:
-            if caller.state == pbx_core.TALKING:
+            if caller.state == TALKING:
                 if caller.timer is not None:
                     caller.timer.cancel()
                     caller.timer = None
