@@ -99,7 +99,7 @@ class Simulator:
     def __init__(
         self, config: SimulatorConfig | None = None, *, clock: Clock | None = None
     ) -> None:
-        """``clock``: another clock with ScaledClock's interface, e.g. a
+        """``clock``: another :class:`~pbx.simulator.clock.Clock` than the scaled one, e.g. a
         :class:`~pbx.simulator.desclock.DesClock` to run the PBX as fast as it can (no AMI
         server then: its sessions would see time jump)."""
         self.config = cfg = config or SimulatorConfig()

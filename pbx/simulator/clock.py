@@ -78,6 +78,11 @@ class Clock(Protocol):
         """Make the virtual time ``epoch`` now; only while nothing is scheduled."""
         ...
 
+    def run_due(self) -> int:
+        """Run the callbacks already due, so that what comes from outside the clock (an AMI
+        action) is answered after them, in time order; return how many ran."""
+        ...
+
     def pending(self) -> int:
         """How many callbacks are still scheduled."""
         ...

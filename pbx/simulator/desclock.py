@@ -98,6 +98,17 @@ class DesClock:
             return True
         return False
 
+    def next_at(self) -> float | None:
+        """The virtual time of the next scheduled callback; None when nothing is scheduled."""
+        heap = self._heap
+        while heap and heap[0][2].cancelled:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    def run_due(self) -> int:
+        """Nothing is ever overdue here (time moves only by running callbacks): 0."""
+        return 0
+
     def run_until(self, vt: float) -> int:
         """Run every callback due up to virtual time ``vt``, then set the time to ``vt``."""
         ran = 0

@@ -36,7 +36,7 @@ from pbx.simulator.core import (
 )
 
 if TYPE_CHECKING:
-    from pbx.simulator.clock import ScaledClock
+    from pbx.simulator.clock import Clock
 
 __all__ = ["BANNER", "AmiServer", "AmiSession"]
 
@@ -494,7 +494,7 @@ class AmiServer:
     def __init__(
         self,
         core: PbxCore,
-        clock: ScaledClock,
+        clock: Clock,
         *,
         username: str,
         secret: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from pbx.simulator.clock import ScaledClock
+from pbx.simulator.desclock import DesClock
 
 
 async def test_time_stops_at_a_hold_and_goes_on_from_there() -> None:
@@ -35,3 +36,19 @@ async def test_a_hold_in_the_future_does_not_stop_earlier_callbacks() -> None:
     await asyncio.sleep(0.02)
     assert ran == ["early", "late"]
     clock.close()
+
+
+def test_the_discrete_event_clock_holds_too() -> None:
+    """Both clocks are a ``Clock``: on the discrete-event one a hold stops the run there."""
+    clock = DesClock(epoch=1000.0)
+    ran: list[float] = []
+    for t in (1001.0, 1005.0):
+        clock.call_at(t, lambda: ran.append(clock.now()))
+    token = clock.hold(1002.0)
+    clock.run_until_idle()
+    assert ran == [1001.0]
+    assert clock.next_at() == 1005.0
+    clock.release(token)
+    clock.release(token)  # idempotent
+    clock.run_until_idle()
+    assert ran == [1001.0, 1005.0]
