@@ -88,9 +88,10 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
                 talk_mean_s=settings.sim_talk_mean_s,
             )
         )
+        pbx = runtime.simulator.config
         err.print(
-            f"embedded PBX: {settings.sim_seats} seats, {settings.sim_calls_per_hour:g} calls/h "
-            f"at {settings.sim_speed:g}x; set HOTLINE_AMI_URL to use a real Asterisk"
+            f"embedded PBX: {pbx.seats} seats, {settings.sim_calls_per_hour:g} calls/h "
+            f"at {pbx.speed:g}x; set HOTLINE_AMI_URL to use a real Asterisk"
         )
     server = uvicorn.Server(
         uvicorn.Config(create_app(runtime), host=host, port=port, log_level="warning")
@@ -224,7 +225,8 @@ async def _simulate(
     recheck: float = 1.0,
 ) -> dict[str, Any]:
     from hotline.cli_staffing import sim_traffic
-    from hotline.runtime import Runtime, SimulationShape
+    from hotline.runtime import Runtime
+    from pbx.simulator import SimulatorConfig
     from tickets import service
 
     day_start = _start_epoch(start)
@@ -251,11 +253,11 @@ async def _simulate(
     runtime = Runtime(
         settings,
         database_url=database_url,
-        simulation=SimulationShape(
+        simulation=SimulatorConfig(
             seats=seats,
             speed=speed,
             seed=seed,
-            ring_s=ring,
+            ring_time_s=ring,
             wrapup_s=wrapup,
             ivr=ivr,
             recheck_s=recheck,

@@ -11,7 +11,7 @@ import random
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import text
@@ -30,7 +30,7 @@ from tickets.db import make_engine, session_factory, upgrade
 from tickets.spool import Spool
 from tickets.writer import TicketWriter
 
-__all__ = ["Runtime", "SimulationShape"]
+__all__ = ["Runtime", "simulator_config"]
 
 log = logging.getLogger(__name__)
 
@@ -45,26 +45,18 @@ def spool_dir_for(base: Path, database_url: str) -> Path:
     return Path(base) / digest
 
 
-@dataclass(frozen=True, slots=True)
-class SimulationShape:
-    """How the embedded PBX is set up (used only when no ``HOTLINE_AMI_URL`` is given)."""
-
-    seats: int
-    speed: float
-    seed: int | None
-    ring_s: float
-    wrapup_s: float
-    queue: str = "hotline"
-    #: Every simulated caller goes through the IVR over FastAGI before the queue.
-    ivr: bool = True
-    #: Virtual seconds a simulated caller spends in the IVR at the least (greeting, language
-    #: and main menu prompts). The callers' patience runs from joining the queue.
-    ivr_time_s: float = 20.0
-    #: app_queue's recheck of waiting callers (1 s); 0 for an ideal M/M/N+M queue.
-    recheck_s: float = 1.0
-    #: Virtual seconds of the satisfaction survey after a call the operator ended (with
-    #: ``ivr``: the caller stays on for it, then hangs up).
-    survey_time_s: float = 10.0
+def simulator_config(settings: Settings) -> SimulatorConfig:
+    """The embedded PBX of ``hotline serve``: the ``HOTLINE_SIM_*`` settings that are set,
+    over :class:`SimulatorConfig`'s defaults (the only ones); no seed set means a random one."""
+    given = {
+        "seats": settings.sim_seats,
+        "speed": settings.sim_speed,
+        "ring_time_s": settings.sim_ring_s,
+        "queue": settings.sim_queue,
+        "wrapup_s": settings.wrapup_s,
+        "seed": settings.sim_seed if settings.sim_seed is not None else secrets.randbelow(2**31),
+    }
+    return SimulatorConfig(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
 
 
 class Runtime:
@@ -73,21 +65,15 @@ class Runtime:
         settings: Settings,
         *,
         database_url: str | None = None,
-        simulation: SimulationShape | None = None,
+        simulation: SimulatorConfig | None = None,
         agi_port: int | None = None,
     ) -> None:
         self.settings = settings
         self._agi_port = settings.agi_port if agi_port is None else agi_port
         self.agi: asyncio.Server | None = None
         self.database_url = database_url or settings.database_url
-        self.simulation = simulation or SimulationShape(
-            seats=settings.sim_seats,
-            speed=settings.sim_speed,
-            seed=settings.sim_seed,
-            ring_s=settings.sim_ring_s,
-            wrapup_s=settings.wrapup_s,
-            queue=settings.sim_queue,
-        )
+        #: The embedded PBX's configuration (used when no HOTLINE_AMI_URL is set).
+        self.simulation = simulation or simulator_config(settings)
         self.simulator: Simulator | None = None
         self.engine: AsyncEngine | None = None
         self.sessions: async_sessionmaker[AsyncSession] | None = None
@@ -143,29 +129,15 @@ class Runtime:
         )
         target = s.ami
         if target is None:
-            shape = self.simulation
-            seed = shape.seed if shape.seed is not None else secrets.randbelow(2**31)
-            self.simulator = Simulator(
-                SimulatorConfig(
-                    seats=shape.seats,
-                    queue=shape.queue,
-                    username="hotline",
-                    ring_time_s=shape.ring_s,
-                    wrapup_s=shape.wrapup_s,
-                    speed=shape.speed,
-                    seed=seed,
-                    recheck_s=shape.recheck_s,
-                    ivr_time_s=shape.ivr_time_s,
-                    patience_in_queue=True,
-                )
-            )
-            if shape.ivr:
-                self.simulator.core.pre_queue = self._simulated_ivr(seed)
-                self.simulator.core.post_call = self._simulated_survey(seed)
-                self.simulator.core.survey_time_s = shape.survey_time_s
+            # The traffic model's patience is how long a caller waits in the queue.
+            config = replace(self.simulation, patience_in_queue=True)
+            self.simulator = Simulator(config)
+            if config.ivr:
+                self.simulator.core.pre_queue = self._simulated_ivr(config.seed)
+                self.simulator.core.post_call = self._simulated_survey(config.seed)
             port = await self.simulator.start(host="127.0.0.1", port=0)
             self.now = self.simulator.clock.now
-            host, username, secret = "127.0.0.1", "hotline", self.simulator.secret
+            host, username, secret = "127.0.0.1", config.username, self.simulator.secret
         else:
             host, port, username, secret = target.host, target.port, target.username, target.secret
         self.link = AmiLink(

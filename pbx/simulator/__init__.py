@@ -16,12 +16,17 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from pbx.simulator.agi_runner import run_agi_step
 from pbx.simulator.clock import Clock, ScaledClock
-from pbx.simulator.config import MemberConfig, QueueConfig, city_centre, load_queues_conf
-from pbx.simulator.core import STRATEGIES, VARSET_LEVELS, CallerInfo, PbxCore
+from pbx.simulator.config import (
+    MemberConfig,
+    QueueConfig,
+    SimulatorConfig,
+    city_centre,
+    load_queues_conf,
+)
+from pbx.simulator.core import STRATEGIES, CallerInfo, PbxCore
 from pbx.simulator.server import AmiServer
 from pbx.simulator.traffic import TrafficSpec, TrafficStream
 
@@ -39,60 +44,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class SimulatorConfig:
-    """Settings of the embedded PBX. Times are virtual seconds unless said otherwise."""
-
-    seats: int = 150
-    queue: str = "hotline"
-    username: str = "hotline"
-    secret: str | None = None  # None: a random one (see Simulator.secret)
-    ring_time_s: float = 2.0  # a seat answers this long after it starts ringing
-    wrapup_s: float = 10.0  # the queue's wrapuptime
-    speed: float = 120.0  # virtual seconds per real second
-    seed: int = 1
-    strategy: str = "rrmemory"
-    member_timeout_s: float = 15.0  # queue "timeout": ring a member at most this long
-    retry_s: float = 1.0  # queue "retry"
-    auth_fail_delay_s: float = 1.0  # REAL seconds before "Authentication failed"
-    service_level_s: int = 20
-    epoch: float | None = None  # virtual time at start; None = the wall clock
-    first_seat: int = 8001
-    max_write_buffer: int = 64 * 1024 * 1024  # bytes queued for one AMI reader before cut-off
-    # Several queues (each with its own settings) and their members. Empty: the simple form,
-    # one queue ``queue`` with ``seats`` static seats from ``first_seat`` (settings above).
-    queues: tuple[QueueConfig, ...] = ()
-    members: tuple[MemberConfig, ...] = ()
-    varset: str = "some"  # VarSet volume: "none", "some" (the useful ones) or "all"
-    joinempty: str = "yes"  # simple form only
-    leavewhenempty: str = "no"  # simple form only
-    recheck_s: float = 1.0  # app_queue's 1 s recheck of waiting callers; 0 = ideal queue
-    ivr_time_s: float = 0.0  # virtual seconds in the IVR at the least (with a pre-queue hook)
-    patience_in_queue: bool = False  # patience runs from queue join, not from call start
-
-    @classmethod
-    def from_queues_conf(cls, path: str, **kw: object) -> SimulatorConfig:
-        """Queues and members from a queues.conf file (see :func:`load_queues_conf`)."""
-        queues, members = load_queues_conf(path)
-        kw.setdefault("seats", 0)
-        if queues and "queue" not in kw:
-            kw["queue"] = queues[0].name
-        return cls(queues=queues, members=members, **kw)  # type: ignore[arg-type]
-
-    def __post_init__(self) -> None:
-        if self.varset not in VARSET_LEVELS:
-            raise ValueError(f"varset must be one of {VARSET_LEVELS}")
-        for q in self.queues:
-            if q.strategy not in STRATEGIES:
-                raise ValueError(f"queue {q.name}: strategy {q.strategy!r} unknown")
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"strategy {self.strategy!r} unknown; known: {sorted(STRATEGIES)}")
-        if self.seats < 0:
-            raise ValueError("seats must be >= 0")
-        if self.speed <= 0:
-            raise ValueError("speed must be > 0")
-
-
 class Simulator:
     """The embedded PBX: queues of static seats, an AMI server and caller streams."""
 
@@ -107,18 +58,7 @@ class Simulator:
         self.secret = cfg.secret or secrets.token_urlsafe(16)
         self.clock: Clock = clock if clock is not None else ScaledClock(cfg.speed, cfg.epoch)
         self._listeners: list[Callable[[dict[str, str]], None]] = []
-        self.core = PbxCore(
-            self.clock,
-            self._emit,
-            ring_time_s=cfg.ring_time_s,
-            rng_seed=cfg.seed,
-            varset=cfg.varset,
-            default_queue=cfg.queue,
-            recheck_s=cfg.recheck_s,
-            ivr_time_s=cfg.ivr_time_s,
-            patience_in_queue=cfg.patience_in_queue,
-            run_agi=run_agi_step,
-        )
+        self.core = PbxCore(self.clock, self._emit, cfg, run_agi=run_agi_step)
         queues = cfg.queues or (
             QueueConfig(
                 cfg.queue,

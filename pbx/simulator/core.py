@@ -37,6 +37,7 @@ from typing import Any
 
 from pbx.simulator.agi_steps import AgiRunner
 from pbx.simulator.clock import Clock
+from pbx.simulator.config import SimulatorConfig
 from pbx.simulator.event_builder import PRESENTATION
 from pbx.simulator.model import (
     PREQUEUE,
@@ -90,47 +91,41 @@ class PbxCore(Reports):
         self,
         clock: Clock,
         emit: Emit,
+        config: SimulatorConfig | None = None,
         *,
-        ring_time_s: float = 2.0,
-        caller_exten: str = "12345",
-        rng_seed: int = 0,
-        varset: str = "some",
-        default_queue: str = "hotline",
         pre_queue: AgiHook | None = None,
-        recheck_s: float = 1.0,
-        ivr_time_s: float = 0.0,
-        patience_in_queue: bool = False,
         post_call: AgiHook | None = None,
-        survey_time_s: float = 0.0,
         run_agi: AgiRunner | None = None,
+        caller_exten: str = "12345",
     ) -> None:
-        if varset not in VARSET_LEVELS:
-            raise ValueError(f"varset must be one of {VARSET_LEVELS}")
+        """``config``: what the core reads of it is below (the rest is the Simulator's:
+        queues, seats, the AMI server); None = the defaults."""
+        cfg = config if config is not None else SimulatorConfig()
         self.clock = clock
         self.emit = emit
-        self.ring_time_s = ring_time_s
+        self.ring_time_s = cfg.ring_time_s
         self.caller_exten = caller_exten
-        self.varset = varset
-        self.default_queue = default_queue
+        self.varset = cfg.varset
+        self.default_queue = cfg.queue
         #: app_queue's RECHECK: a waiting caller looks for a free member on its own grid of
         #: this many seconds. 0 = at once on every change (an ideal M/M/N+M queue).
-        self.recheck_s = recheck_s
+        self.recheck_s = cfg.recheck_s
         #: The IVR step run for each caller's ``;2`` before Queue(); None = no AGI step.
         self.pre_queue: AgiHook | None = pre_queue
         #: Virtual seconds a caller spends in the IVR at the least (its prompts); the hook's
         #: answer is applied no earlier, so a seeded run does not depend on how fast the real
         #: FastAGI round trips were. A caller's own ``ivr_s`` attribute overrides it.
-        self.ivr_time_s = ivr_time_s
+        self.ivr_time_s = cfg.ivr_time_s
         #: Whether a caller's patience runs from joining the queue (the traffic model's and
         #: Erlang-A's meaning: how long they will wait for an operator) rather than from the
         #: start of the call (what the recorded test dialplan's caller-sim does).
-        self.patience_in_queue = patience_in_queue
+        self.patience_in_queue = cfg.patience_in_queue
         #: The survey step (``AGI(.../survey,${CHANNEL(linkedid)})``) run on the caller's ``;2``
         #: when the operator hung up first (``Queue(...,c)`` goes on); None = hang up at once.
         self.post_call: AgiHook | None = post_call
         #: Virtual seconds the survey takes (its prompts), held like ``ivr_time_s``; 0 = the
         #: session's real duration. A caller's own ``survey_s`` attribute overrides it.
-        self.survey_time_s = survey_time_s
+        self.survey_time_s = cfg.survey_time_s
         #: Runs the AGI steps (the asynchronous side's effect handler, see
         #: :mod:`.agi_runner`); None = no one can: calls go on as if there were no AGI step.
         self.run_agi: AgiRunner | None = run_agi
@@ -139,11 +134,11 @@ class PbxCore(Reports):
         self.channels: dict[str, Channel] = {}
         self.owners: dict[str, Caller] = {}  # channel name -> the call it belongs to
         self.globals: dict[str, str] = {
-            "QUEUE": default_queue,
+            "QUEUE": cfg.queue,
             "AGI_URL": "agi://127.0.0.1:4573/ivr",
             "DEFAULT_AGENT_RING": "1",
         }
-        self.rng = random.Random(rng_seed)  # for the "random"/"wrandom" strategies only
+        self.rng = random.Random(cfg.seed)  # for the "random"/"wrandom" strategies only
         self._chan_seq = 0
         self._uid_seq = 0
         self._cmd_seq = 0

@@ -8,7 +8,7 @@ allows. Use it to put hundreds of thousands of simulated calls through the PBX c
 with no sockets (the steady-state checks against Erlang-A do)::
 
     clock = DesClock(epoch=0.0)
-    core = PbxCore(clock, emit=lambda headers: None, ring_time_s=0.0)
+    core = PbxCore(clock, lambda headers: None, SimulatorConfig(ring_time_s=0.0))
     ...
     clock.run_until_idle()
 """

@@ -11,9 +11,10 @@ EPOCH = 1_800_000_000.0
 
 
 def make(**kw):
-    """A simulator (one seat, ringing 1 s, no wrap-up unless given) and the list its events
-    are appended to."""
+    """A simulator (one seat, ringing 1 s, no wrap-up unless given; AGI steps, when a test
+    sets them, take their real time) and the list its events are appended to."""
     cfg = dict(seats=1, speed=1000.0, seed=7, epoch=EPOCH, wrapup_s=0.0, ring_time_s=1.0)
+    cfg.update(ivr_time_s=0.0, survey_time_s=0.0)
     cfg.update(kw)
     sim = Simulator(SimulatorConfig(**cfg))
     events: list[dict[str, str]] = []

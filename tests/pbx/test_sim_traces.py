@@ -100,6 +100,7 @@ async def replay(name: str) -> list[dict[str, str]]:
             epoch=epoch,
             secret="hotline",
             varset="none",
+            ivr_time_s=0.0,  # the recording's stub answered at once
         ),
         clock=clock,
     )
