@@ -24,6 +24,7 @@ from ivr.metrics import register_ivr_metrics
 from ivr.server import DbIvrDeps, app_of, start_agi_server, stop_agi_server
 from metrics.collector import make_registry
 from pbx.ami import AmiLink
+from pbx.gateway import AmiGateway
 from pbx.simulator import CallerInfo, Simulator, SimulatorConfig
 from pbx.simulator.agi import run_ivr, typical_caller
 from tickets.db import make_engine, session_factory, upgrade
@@ -80,6 +81,9 @@ class Runtime:
         self.writer: TicketWriter | None = None
         self.spool: Spool | None = None
         self.link: AmiLink | None = None
+        #: The actions on Asterisk (``pause_member``, ``add_member``, ``originate``, ...) for
+        #: domain code; built once the link exists (:meth:`start`).
+        self.gateway: AmiGateway | None = None
         operator = SimulatedOperator(
             resolve_share=settings.instant_resolution_share, seed=settings.operator_seed
         )
@@ -129,8 +133,9 @@ class Runtime:
         )
         target = s.ami
         if target is None:
-            # The traffic model's patience is how long a caller waits in the queue.
-            config = replace(self.simulation, patience_in_queue=True)
+            # The traffic model's patience is how long a caller waits in the queue; the
+            # operators log in through the gateway (below).
+            config = replace(self.simulation, patience_in_queue=True, seats_logged_in=False)
             self.simulator = Simulator(config)
             if config.ivr:
                 self.simulator.core.pre_queue = self._simulated_ivr(config.seed)
@@ -157,7 +162,24 @@ class Runtime:
             backoff_cap=s.ami_backoff_cap_s,
             record_raw=self.record_raw,
         )
+        self.gateway = AmiGateway(self.link)
         await self.link.connect()
+        if self.simulator is not None and not self.simulator.config.seats_logged_in:
+            await self._log_in_simulated_operators()
+
+    async def _log_in_simulated_operators(self) -> None:
+        """The embedded PBX's operators log in as on a real site: a ``QueueAdd`` of each seat
+        through the gateway, once the link is up and before any caller arrives, one after
+        the other so that the queue's member order (its ring order) is the seats' order."""
+        assert self.simulator is not None and self.gateway is not None
+        for seat in self.simulator.seats:
+            await self.gateway.add_member(
+                seat.queue,
+                seat.interface,
+                member_name=seat.name,
+                state_interface=seat.state_interface,
+                penalty=seat.penalty,
+            )
 
     @property
     def agi_port(self) -> int:

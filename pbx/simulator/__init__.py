@@ -45,7 +45,7 @@ __all__ = [
 
 
 class Simulator:
-    """The embedded PBX: queues of static seats, an AMI server and caller streams."""
+    """The embedded PBX: queues with their operator seats, an AMI server and caller streams."""
 
     def __init__(
         self, config: SimulatorConfig | None = None, *, clock: Clock | None = None
@@ -86,11 +86,16 @@ class Simulator:
                 ringinuse=qc.ringinuse,
                 autofill=qc.autofill,
             )
-        members = cfg.members
+        #: The operator seats: dynamic members, as operators who log in are on a real site.
+        self.seats: tuple[MemberConfig, ...] = ()
         if cfg.queue in self.core.queues:
-            seats = (MemberConfig.seat(cfg.queue, cfg.first_seat + i) for i in range(cfg.seats))
-            members = (*seats, *members)
-        for mc in members:
+            self.seats = tuple(
+                MemberConfig.seat(cfg.queue, cfg.first_seat + i) for i in range(cfg.seats)
+            )
+        boot = [(mc, "dynamic") for mc in self.seats] if cfg.seats_logged_in else []
+        # Static members are only those the configuration (a queues.conf) names.
+        boot += [(mc, "static") for mc in cfg.members]
+        for mc, membership in boot:
             res = self.core.add_member(
                 mc.queue,
                 mc.interface,
@@ -99,8 +104,8 @@ class Simulator:
                 penalty=mc.penalty,
                 paused=mc.paused,
                 wrapuptime=mc.wrapuptime,
-                membership="static",
-                event=False,
+                membership=membership,
+                event=False,  # at boot: no AMI client can be connected yet
             )
             if res != 0:
                 raise ValueError(f"member {mc.interface} of queue {mc.queue!r}: error {res}")

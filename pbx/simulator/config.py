@@ -42,7 +42,8 @@ class QueueConfig:
 
 @dataclass(frozen=True, slots=True)
 class MemberConfig:
-    """A static member of one queue (a seat can be in several queues: skills)."""
+    """A member of one queue (a seat can be in several queues: skills): a static one as a
+    queues.conf names it, or an operator seat that logs in (:meth:`seat`)."""
 
     queue: str
     interface: str  # e.g. Local/8001@agents/n
@@ -215,10 +216,15 @@ class SimulatorConfig:
     epoch: float | None = None  # virtual time at start; None = the wall clock
     first_seat: int = 8001
     max_write_buffer: int = 64 * 1024 * 1024  # bytes queued for one AMI reader before cut-off
-    # Several queues (each with its own settings) and their members. Empty: the simple form,
-    # one queue ``queue`` with ``seats`` static seats from ``first_seat`` (settings above).
+    # Several queues (each with its own settings) and their static members (those a
+    # queues.conf names). Empty: the simple form, one queue ``queue`` (settings above). The
+    # ``seats`` operator seats from ``first_seat`` are dynamic members of ``queue``.
     queues: tuple[QueueConfig, ...] = ()
     members: tuple[MemberConfig, ...] = ()
+    # True: the seats are members from the start, as Asterisk restores the dynamic members it
+    # persisted (queue_persistent_members); False: they are only extensions until an operator
+    # logs in with QueueAdd (hotline serve/simulate log them in through the AMI gateway).
+    seats_logged_in: bool = True
     varset: str = "some"  # VarSet volume: "none", "some" (the useful ones) or "all"
     joinempty: str = "yes"  # simple form only
     leavewhenempty: str = "no"  # simple form only
