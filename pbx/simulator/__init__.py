@@ -7,8 +7,20 @@ Use it from a running event loop::
     await sim.run_traffic(TrafficSpec(calls=3000, hours=1.0))
     await sim.stop()
 
-Layout: :mod:`.clock` (virtual time), :mod:`.core` (queues, members, callers: no sockets),
-:mod:`.traffic` (the seeded caller stream), :mod:`.server` (the AMI server).
+Layout, the pure core first (no sockets, no asyncio; every change an AMI event):
+
+* :mod:`.config` -- :class:`SimulatorConfig`, the one configuration; queues and members;
+* :mod:`.clock` -- the :class:`~.clock.Clock` protocol and the scaled clock;
+  :mod:`.desclock` -- the discrete-event clock;
+* :mod:`.model` -- channels, queues, members, devices, callers;
+* :mod:`.core` -- :class:`~.core.PbxCore`, assembled from :mod:`.event_builder` (the AMI
+  events), :mod:`.members` (member management, availability), :mod:`.queue_app` (join, turn,
+  ring), :mod:`.queue_outcomes` (answer, hang up, abandon, time out), :mod:`.agi_steps` (IVR
+  and survey, as requests), :mod:`.actions` (Originate, Redirect, Hangup, Get/Setvar) and
+  :mod:`.reports` (QueueStatus, QueueSummary, CoreShowChannels, CLI);
+
+then the asynchronous side: :mod:`.agi_runner` (runs the AGI steps), :mod:`.traffic` (the
+seeded caller stream), :mod:`.server` (the AMI server), :mod:`.faults`, :mod:`.recorder`.
 """
 
 from __future__ import annotations
