@@ -190,7 +190,7 @@ class Actions(AgiSteps):
             return ""  # nothing modelled beyond caller channels into [callers]
         c2 = caller.chan2
         if caller.state in (WAITING, RINGING, RETRY):
-            self._stop_timers_keep_patience(caller)
+            self._cancel_timers(caller, "timer", "expire_timer")  # patience runs on
             self._chan_event("MusicOnHoldStop", c2)
             for leg in list(caller.legs):
                 self._cancel_leg(leg, 0)
@@ -201,25 +201,14 @@ class Actions(AgiSteps):
             )
             self._wake_waiting_callers(q)
         elif caller.state == TALKING:
-            m, leg = caller.member, caller.agent_leg
-            assert m is not None and leg is not None
             if caller.timer is not None:
                 caller.timer.cancel()
                 caller.timer = None
-            now = self.clock.now()
-            hold, _talk = self._count_completed(caller, now)
-            m.call = None
-            a1, a2 = leg.chan1, leg.chan2
-            self._unbridge(caller, c2, a1)
+            m, leg, hold, _talk = self._end_talk(caller)
+            self._unbridge(caller, c2, leg.chan1)
             self._bridge_event("BridgeDestroy", caller.bridge_id, 0)
             caller.bridge_id = ""
-            self._hangup_request("HangupRequest", a1, 16)
-            self._hangup(a1, 16)
-            self._hangup_request("SoftHangupRequest", a2, 16)
-            self._hangup(a2, 16)
-            self._cdr(a2)
-            self._member_event("QueueMemberStatus", m)
-            self.stats["talking"] -= 1
+            self._agent_leg_gone(m, leg)
             start, old_q = caller.connect_time, caller.queue
 
             def late_complete(m=m, start=start, hold=hold, old_q=old_q) -> None:
@@ -258,13 +247,6 @@ class Actions(AgiSteps):
         caller.patience = saved
         caller.abandon_timer = patience_timer
         return ""
-
-    def _stop_timers_keep_patience(self, caller: Caller) -> None:
-        for attr in ("timer", "expire_timer"):
-            t = getattr(caller, attr)
-            if t is not None:
-                t.cancel()
-                setattr(caller, attr, None)
 
 
 def _parse_callerid(text: str) -> tuple[str, str]:

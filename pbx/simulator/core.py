@@ -85,6 +85,9 @@ class PbxCore(Reports):
     up, abandon, time out), :mod:`.agi_steps` (IVR and survey), :mod:`.actions` (Originate,
     Redirect, Hangup, Getvar/Setvar) and :mod:`.reports` (QueueStatus, QueueSummary,
     CoreShowChannels, the CLI). This module holds the state they share and how a call comes in.
+    The parts are one object: a call moves between them through ``self`` (a member removed in
+    :mod:`.members` stops a ring of :mod:`.queue_app`), which is why they are mixins and not
+    separate objects; each part declares the state it reads at its top.
     """
 
     def __init__(

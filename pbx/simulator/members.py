@@ -64,6 +64,9 @@ class MemberManagement(EventBuilder):
         ringinuse: bool | None = None,
         event: bool = True,
     ) -> int:
+        """``QueueAdd`` (a dynamic member unless said otherwise): ``RES_OKAY``, or
+        ``RES_EXISTS``/``RES_NOSUCHQUEUE`` as app_queue's ``add_to_queue`` answers. Waiting
+        callers look again on their next recheck."""
         q = self.queues.get(queue)
         if q is None:
             return RES_NOSUCHQUEUE
@@ -93,6 +96,9 @@ class MemberManagement(EventBuilder):
         return RES_OKAY
 
     def remove_member(self, queue: str, interface: str) -> int:
+        """``QueueRemove``: ``RES_OKAY``, ``RES_EXISTS`` (not there), ``RES_NOSUCHQUEUE``, or
+        ``RES_NOT_DYNAMIC`` for a static member (app_queue's ``remove_from_queue``). A ring
+        of the member stops; a call it is on goes on but will not count as completed."""
         q = self.queues.get(queue)
         if q is None:
             return RES_NOSUCHQUEUE

@@ -23,6 +23,7 @@ from pbx.simulator.model import (
     Caller,
     Channel,
     Leg,
+    Member,
     Queue,
     rolling_average,
 )
@@ -47,12 +48,7 @@ class QueueOutcomes(QueueApplication):
         self._dial_event("DialEnd", c2, a1, DialStatus="ANSWER")
         for other in list(caller.legs):
             self._cancel_leg(other, cause=26)
-        if caller.abandon_timer is not None:
-            caller.abandon_timer.cancel()
-            caller.abandon_timer = None
-        if caller.expire_timer is not None:
-            caller.expire_timer.cancel()
-            caller.expire_timer = None
+        self._cancel_timers(caller, "abandon_timer", "expire_timer")
         self._chan_event("MusicOnHoldStop", c2)
         pos = q.callers.index(caller) + 1
         q.callers.remove(caller)
@@ -167,14 +163,31 @@ class QueueOutcomes(QueueApplication):
         self._bridge_event("BridgeLeave", bridge, 0, second)
         first.bridge = second.bridge = ""
 
+    def _end_talk(self, caller: Caller) -> tuple[Member, Leg, int, int]:
+        """The talk of an answered call ends, whoever ends it: app_queue's counters move and
+        the seat is off the call. Returns the member, its leg, the hold and talk seconds."""
+        m, leg = caller.member, caller.agent_leg
+        assert m is not None and leg is not None
+        hold, talk = self._count_completed(caller, self.clock.now())
+        m.call = None
+        return m, leg, hold, talk
+
+    def _agent_leg_gone(self, m: Member, leg: Leg) -> None:
+        """The seat's Local pair of an answered call hangs up (;1, bridged, then ;2 ending its
+        dialplan) once the bridge is gone; the seat shows free again."""
+        a1, a2 = leg.chan1, leg.chan2
+        self._hangup_request("HangupRequest", a1, 16)
+        self._hangup(a1, 16)
+        self._hangup_request("SoftHangupRequest", a2, 16)
+        self._hangup(a2, 16)
+        self._cdr(a2)
+        self._member_event("QueueMemberStatus", m)
+        self.stats["talking"] -= 1
+
     def _end_call_agent(self, caller: Caller) -> None:
         """The seat hangs up after its talk time (the recorded traces' case)."""
         caller.timer = None
-        m, leg = caller.member, caller.agent_leg
-        assert m is not None and leg is not None
-        now = self.clock.now()
-        hold, talk = self._count_completed(caller, now)
-        m.call = None
+        m, leg, hold, talk = self._end_talk(caller)
         a1, a2, c2 = leg.chan1, leg.chan2, caller.chan2
         a2.priority = 16
         a2.app, a2.appdata = "Hangup", ""
@@ -208,12 +221,8 @@ class QueueOutcomes(QueueApplication):
     def _end_call_caller(self, caller: Caller) -> None:
         """The citizen hangs up first (``AgentComplete Reason: caller``)."""
         caller.timer = None
-        m, leg = caller.member, caller.agent_leg
-        assert m is not None and leg is not None
-        now = self.clock.now()
-        hold, talk = self._count_completed(caller, now)
-        m.call = None
-        a1, a2, c1, c2 = leg.chan1, leg.chan2, caller.chan1, caller.chan2
+        m, leg, hold, talk = self._end_talk(caller)
+        a1, c1, c2 = leg.chan1, caller.chan1, caller.chan2
         self._hangup_request("SoftHangupRequest", c1, 16)
         self._hangup_request("HangupRequest", c2, 16)
         self._hangup(c1, 16)
@@ -226,13 +235,7 @@ class QueueOutcomes(QueueApplication):
         self._hangup(c2, 16)
         self._queue_side_cdrs(caller)
         self._bridge_event("BridgeDestroy", caller.bridge_id, 0)
-        self._hangup_request("HangupRequest", a1, 16)
-        self._hangup(a1, 16)
-        self._hangup_request("SoftHangupRequest", a2, 16)
-        self._hangup(a2, 16)
-        self._cdr(a2)
-        self._member_event("QueueMemberStatus", m)
-        self.stats["talking"] -= 1
+        self._agent_leg_gone(m, leg)
         self._finish(caller, "answered")
         self._device_freed(m)
 
@@ -281,12 +284,18 @@ class QueueOutcomes(QueueApplication):
             HoldTime=str(hold),
         )
 
-    def _stop_timers(self, caller: Caller) -> None:
-        for attr in ("timer", "abandon_timer", "expire_timer"):
-            t = getattr(caller, attr)
+    def _cancel_timers(self, caller: Caller, *names: str) -> None:
+        """Cancel the caller's timers of those names: ``timer`` (its next step: a recheck, a
+        retry, the end of the talk), ``abandon_timer`` (its patience), ``expire_timer``
+        (Queue()'s MAXWAIT)."""
+        for name in names:
+            t = getattr(caller, name)
             if t is not None:
                 t.cancel()
-                setattr(caller, attr, None)
+                setattr(caller, name, None)
+
+    def _stop_timers(self, caller: Caller) -> None:
+        self._cancel_timers(caller, "timer", "abandon_timer", "expire_timer")
 
     def _abandon(self, caller: Caller, cause: int = 16, by_action: bool = False) -> None:
         """The caller's phone gives up (patience) or its channel is hung up."""
@@ -358,12 +367,7 @@ class QueueOutcomes(QueueApplication):
 
     def _queue_exit(self, caller: Caller, status: str) -> None:
         """Queue() returns with the caller still up: TIMEOUT or LEAVEEMPTY (README s10)."""
-        if caller.timer is not None:
-            caller.timer.cancel()
-            caller.timer = None
-        if caller.expire_timer is not None:
-            caller.expire_timer.cancel()
-            caller.expire_timer = None
+        self._cancel_timers(caller, "timer", "expire_timer")
         q, pos = self._leave_queue(caller)
         self._record_abandon(caller, q, pos)
         self._chan_event("MusicOnHoldStop", caller.chan2)
