@@ -84,7 +84,7 @@ class QueueApplication(MemberManagement):
         caller.timer = self.clock.call_at(caller.anchor + k * step, self._recheck_due, caller)
 
     def _wake_waiting_callers(self, q: Queue) -> None:
-        """Something changed in ``q``: every idle waiting caller looks again on its next tick."""
+        """Something changed in ``q``: every idle waiting caller looks again at its next recheck."""
         for c in q.callers:
             if c.state == WAITING and c.timer is None:
                 self._schedule_recheck(c)
@@ -122,8 +122,8 @@ class QueueApplication(MemberManagement):
             self._queue_exit(caller, "LEAVEEMPTY")
             return
         # Keep looking on the 1 s grid while a member may free itself in time (wrap-up ends,
-        # a ring is answered elsewhere); otherwise a change in the queue kicks us. Without the
-        # grid (recheck_s=0) the kicks alone suffice (a wrap-up's end kicks the queue, see
+        # a ring is answered elsewhere); otherwise a change in the queue wakes us. Without the
+        # grid (recheck_s=0) the wake-ups alone suffice (a wrap-up's end wakes the queue, see
         # _count_completed); re-checking "now" would spin at one virtual instant for ever.
         if self.recheck_s <= 0:
             return

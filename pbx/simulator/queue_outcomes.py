@@ -115,7 +115,7 @@ class QueueOutcomes(QueueApplication):
         a2.app, a2.appdata = "Wait", f"{talk:g}"
         by = self._end_call_agent if caller.hangup_by != "caller" else self._end_call_caller
         caller.timer = self.clock.call_later(talk, by, caller)
-        self._device_freed(m)  # other queues' callers: this device is busy now (no-op kick)
+        self._device_freed(m)  # other queues' callers: this device is busy now (wakes no one)
 
     def _queue_vars(self, ch: Channel, q: Queue) -> None:
         sl = q.servicelevel_perf()
