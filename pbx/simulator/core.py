@@ -2,7 +2,7 @@
 
 It does what Asterisk 20's ``app_queue`` does for the calls a 12345 hotline sees, and reports
 it as the AMI events Asterisk sends (header names and order copied from the recordings in
-``tests/traces``), through one sink: ``emit(headers: dict)``. Time comes from a
+``tests/recordings``), through one sink: ``emit(headers: dict)``. Time comes from a
 :class:`~pbx.simulator.clock.Clock`; every state change happens in a clock callback, so a run is
 deterministic for a given seed and epoch. The core never touches asyncio: an AGI step is an
 :class:`~pbx.simulator.agi_steps.AgiRequest` handed to ``run_agi``.

@@ -2,7 +2,7 @@
 (``Newchannel``, ``Newstate``, ``VarSet``, ``Hangup``, ``Cdr``, dial and bridge events), queue
 callers and agents (``QueueCaller*``, ``Agent*``, ``QueueMember*``) and AGI commands.
 
-Header names and their order are copied from the recordings in ``tests/traces``. Every event
+Header names and their order are copied from the recordings in ``tests/recordings``. Every event
 goes out through one sink, ``emit(headers)``; nothing here decides anything about a call.
 """
 

@@ -328,6 +328,11 @@ class Queue:
     wrapped: bool = False
     linpos: int = 0
 
+    def within_servicelevel(self, hold_s: int) -> bool:
+        """Whether a call that waited ``hold_s`` whole seconds counts as within the service
+        level (app_queue: ``holdtime <= servicelevel``), answered or abandoned alike."""
+        return hold_s <= self.servicelevel
+
     def servicelevel_perf(self) -> float:
         """``ServicelevelPerf`` (%): completed calls answered within ``servicelevel`` seconds
         / completed calls, 0 before the first; app_queue's one definition, used by

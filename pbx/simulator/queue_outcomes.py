@@ -58,7 +58,7 @@ class QueueOutcomes(QueueApplication):
         caller.connect_time = now
         m.call = caller
         hold = int(now - caller.join_time)
-        caller.completed_in_sl = hold <= q.servicelevel
+        caller.completed_in_sl = q.within_servicelevel(hold)
         q.holdtime = rolling_average(q.holdtime, hold)
         self.stats["waiting"] -= 1
         self.stats["talking"] += 1
@@ -273,7 +273,7 @@ class QueueOutcomes(QueueApplication):
     def _record_abandon(self, caller: Caller, q: Queue, pos: int) -> None:
         hold = int(self.clock.now() - caller.join_time)
         q.abandoned += 1
-        if hold <= q.servicelevel:
+        if q.within_servicelevel(hold):
             q.abandoned_in_sl += 1
         self._caller_event(
             "QueueCallerAbandon",

@@ -3,7 +3,7 @@
 Framing is :class:`pbx.codec.AmiCodec` in the ``server`` role; every response and event is
 written with :func:`pbx.codec.encode_message`. One :class:`asyncio.Protocol` per connection, no
 task per connection. Texts are Asterisk's (``main/manager.c``, ``apps/app_queue.c``), checked
-against the recording ``actions.driver.ami`` in ``tests/traces``.
+against the recording ``actions.driver.ami`` in ``tests/recordings``.
 
 Behaviour worth knowing:
 

@@ -1,6 +1,6 @@
 """The embedded PBX replays each recorded scenario and must produce what Asterisk 20 sent.
 
-For every scenario (the recordings ``NAME.*`` in ``tests/traces``) the actions of
+For every scenario (the recordings ``NAME.*`` in ``tests/recordings``) the actions of
 ``NAME.driver.jsonl`` are sent to the simulator at the same virtual times, on the discrete-event
 clock (so the result does not depend on how busy the machine is), with the queues of
 ``etc/queues.conf``, a

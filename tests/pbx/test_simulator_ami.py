@@ -1,6 +1,6 @@
 """The embedded PBX's AMI server on a real socket: bytes and texts as Asterisk 20 sends them.
 
-Expected texts are from the recordings in tests/traces (actions.driver.ami, raw_sample.txt).
+Expected texts are from /work/shared/asterisk/traces/actions.driver.ami and raw_sample.txt.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The embedded PBX's call logic, without sockets: event order, counters, determinism.
 
-Expected header orders are copied from the Asterisk 20 recordings in tests/traces
-(pause.jsonl, basic.jsonl).
+Expected header orders are copied from the Asterisk 20 recordings in
+/work/shared/asterisk/traces (pause.jsonl, basic.jsonl).
 """
 
 from __future__ import annotations
