@@ -242,6 +242,11 @@ class ScaledClock:
                     continue
                 if vt > limit:
                     break
+                if self._holds and vt > min(self._holds.values()):
+                    # A callback of this batch placed a hold (an AGI step began): when the
+                    # loop lags, ``limit`` can lie beyond it, and running on would put later
+                    # calls before the step's result; the rest waits for the release.
+                    break
                 heapq.heappop(heap)
                 if vt > self._last:
                     self._last = vt

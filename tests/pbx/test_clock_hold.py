@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from pbx.simulator.clock import ScaledClock
 from pbx.simulator.desclock import DesClock
@@ -52,3 +53,19 @@ def test_the_discrete_event_clock_holds_too() -> None:
     clock.release(token)  # idempotent
     clock.run_until_idle()
     assert ran == [1001.0, 1005.0]
+
+
+async def test_a_hold_placed_in_a_late_batch_stops_that_batch() -> None:
+    """When the event loop lags, one batch may cover a long stretch of virtual time; a hold
+    placed by a callback of that batch still stops the callbacks after it."""
+    clock = ScaledClock(speed=1000.0, epoch=0.0)
+    ran: list[str] = []
+    tokens: list[int] = []
+    clock.call_at(1.0, lambda: (ran.append("a"), tokens.append(clock.hold(2.0))))
+    clock.call_at(3.0, lambda: ran.append("b"))
+    time.sleep(0.02)  # noqa: ASYNC251 -- block the loop: 20 virtual seconds late
+    await asyncio.sleep(0.01)
+    assert ran == ["a"]
+    clock.release(tokens[0])
+    await asyncio.sleep(0.01)
+    assert ran == ["a", "b"]
