@@ -83,15 +83,17 @@ class Settings(BaseSettings):
         default=Path("var/spool"),
         description="Durable spool of tickets waiting for the database (JSON lines, fsync).",
     )
-    # The embedded PBX (used only when ami_url is unset).
-    sim_seats: int = Field(default=150, ge=1, le=5000)
+    # The embedded PBX (used only when ami_url is unset). Unset, these keep the defaults of
+    # pbx.simulator.SimulatorConfig, the PBX's one configuration; the seed is then random.
+    sim_seats: int | None = Field(default=None, ge=1, le=5000)
+    sim_speed: float | None = Field(default=None, gt=0)
+    sim_ring_s: float | None = Field(default=None, ge=0)
+    sim_seed: int | None = None
+    sim_queue: str | None = None
+    # The simulated callers of `hotline serve` (the traffic, not the PBX).
     sim_calls_per_hour: float = Field(default=1200.0, gt=0)
-    sim_speed: float = Field(default=1.0, gt=0)
     sim_talk_mean_s: float = Field(default=150.0, gt=0)
     sim_patience_mean_s: float = Field(default=120.0, gt=0)
-    sim_ring_s: float = Field(default=2.0, ge=0)
-    sim_seed: int | None = None
-    sim_queue: str = "hotline"
 
     @field_validator("ami_url")
     @classmethod

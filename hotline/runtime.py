@@ -11,7 +11,7 @@ import random
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from ivr.metrics import register_ivr_metrics
 from ivr.server import DbIvrDeps, app_of, start_agi_server, stop_agi_server
 from metrics.collector import make_registry
 from pbx.ami import AmiAuthError, AmiLink
+from pbx.gateway import AmiGateway
 from pbx.simulator import CallerInfo, Simulator, SimulatorConfig
 from pbx.simulator.agi import run_ivr, typical_caller
 from tickets.db import make_engine, session_factory, upgrade
@@ -33,7 +34,7 @@ from tickets.service import TicketDraft
 from tickets.spool import Spool
 from tickets.writer import TicketWriter
 
-__all__ = ["ConfigurationError", "Runtime", "SimulationShape"]
+__all__ = ["ConfigurationError", "Runtime", "simulator_config"]
 
 log = logging.getLogger(__name__)
 
@@ -59,26 +60,18 @@ def _login_refused(e: AmiAuthError) -> ConfigurationError:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class SimulationShape:
-    """How the embedded PBX is set up (used only when no ``HOTLINE_AMI_URL`` is given)."""
-
-    seats: int
-    speed: float
-    seed: int | None
-    ring_s: float
-    wrapup_s: float
-    queue: str = "hotline"
-    #: Every simulated caller goes through the IVR over FastAGI before the queue.
-    ivr: bool = True
-    #: Virtual seconds a simulated caller spends in the IVR at the least (greeting, language
-    #: and main menu prompts). The callers' patience runs from joining the queue.
-    ivr_time_s: float = 20.0
-    #: app_queue's recheck of waiting callers (1 s); 0 for an ideal M/M/N+M queue.
-    recheck_s: float = 1.0
-    #: Virtual seconds of the satisfaction survey after a call the operator ended (with
-    #: ``ivr``: the caller stays on for it, then hangs up).
-    survey_time_s: float = 10.0
+def simulator_config(settings: Settings) -> SimulatorConfig:
+    """The embedded PBX of ``hotline serve``: the ``HOTLINE_SIM_*`` settings that are set,
+    over :class:`SimulatorConfig`'s defaults (the only ones); no seed set means a random one."""
+    given = {
+        "seats": settings.sim_seats,
+        "speed": settings.sim_speed,
+        "ring_time_s": settings.sim_ring_s,
+        "queue": settings.sim_queue,
+        "wrapup_s": settings.wrapup_s,
+        "seed": settings.sim_seed if settings.sim_seed is not None else secrets.randbelow(2**31),
+    }
+    return SimulatorConfig(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
 
 
 class Runtime:
@@ -87,27 +80,24 @@ class Runtime:
         settings: Settings,
         *,
         database_url: str | None = None,
-        simulation: SimulationShape | None = None,
+        simulation: SimulatorConfig | None = None,
         agi_port: int | None = None,
     ) -> None:
         self.settings = settings
         self._agi_port = settings.agi_port if agi_port is None else agi_port
         self.agi: asyncio.Server | None = None
         self.database_url = database_url or settings.database_url
-        self.simulation = simulation or SimulationShape(
-            seats=settings.sim_seats,
-            speed=settings.sim_speed,
-            seed=settings.sim_seed,
-            ring_s=settings.sim_ring_s,
-            wrapup_s=settings.wrapup_s,
-            queue=settings.sim_queue,
-        )
+        #: The embedded PBX's configuration (used when no HOTLINE_AMI_URL is set).
+        self.simulation = simulation or simulator_config(settings)
         self.simulator: Simulator | None = None
         self.engine: AsyncEngine | None = None
         self.sessions: async_sessionmaker[AsyncSession] | None = None
         self.writer: TicketWriter | None = None
         self.spool: Spool | None = None
         self.link: AmiLink | None = None
+        #: The actions on Asterisk (``pause_member``, ``add_member``, ``originate``, ...) for
+        #: domain code; built once the link exists (:meth:`start`).
+        self.gateway: AmiGateway | None = None
         operator = SimulatedOperator(
             resolve_share=settings.instant_resolution_share, seed=settings.operator_seed
         )
@@ -161,29 +151,16 @@ class Runtime:
         )
         target = s.ami
         if target is None:
-            shape = self.simulation
-            seed = shape.seed if shape.seed is not None else secrets.randbelow(2**31)
-            self.simulator = Simulator(
-                SimulatorConfig(
-                    seats=shape.seats,
-                    queue=shape.queue,
-                    username="hotline",
-                    ring_time_s=shape.ring_s,
-                    wrapup_s=shape.wrapup_s,
-                    speed=shape.speed,
-                    seed=seed,
-                    recheck_s=shape.recheck_s,
-                    ivr_time_s=shape.ivr_time_s,
-                    patience_in_queue=True,
-                )
-            )
-            if shape.ivr:
-                self.simulator.core.pre_queue = self._simulated_ivr(seed)
-                self.simulator.core.post_call = self._simulated_survey(seed)
-                self.simulator.core.survey_time_s = shape.survey_time_s
+            # The traffic model's patience is how long a caller waits in the queue; the
+            # operators log in through the gateway (below).
+            config = replace(self.simulation, patience_in_queue=True, seats_logged_in=False)
+            self.simulator = Simulator(config)
+            if config.ivr:
+                self.simulator.core.pre_queue = self._simulated_ivr(config.seed)
+                self.simulator.core.post_call = self._simulated_survey(config.seed)
             port = await self.simulator.start(host="127.0.0.1", port=0)
             self.now = self.simulator.clock.now
-            host, username, secret = "127.0.0.1", "hotline", self.simulator.secret
+            host, username, secret = "127.0.0.1", config.username, self.simulator.secret
         else:
             host, port, username, secret = target.host, target.port, target.username, target.secret
         self.link = AmiLink(
@@ -203,12 +180,15 @@ class Runtime:
             backoff_cap=s.ami_backoff_cap_s,
             record_raw=self.record_raw,
         )
+        self.gateway = AmiGateway(self.link)
         # Asterisk not up yet is an outage (retried with back-off, /readyz 503 meanwhile);
         # a refused login is a configuration error.
         try:
             await self.link.start()
         except AmiAuthError as e:
             raise _login_refused(e) from None
+        if self.simulator is not None and not self.simulator.config.seats_logged_in:
+            await self._log_in_simulated_operators()
 
     async def serve(self, server: Any) -> None:
         """Run ``server`` (a ``uvicorn.Server``) until it stops; if meanwhile the AMI link gives
@@ -227,6 +207,20 @@ class Runtime:
         finally:
             serving.cancel()
             refused.cancel()
+
+    async def _log_in_simulated_operators(self) -> None:
+        """The embedded PBX's operators log in as on a real site: a ``QueueAdd`` of each seat
+        through the gateway, once the link is up and before any caller arrives, one after
+        the other so that the queue's member order (its ring order) is the seats' order."""
+        assert self.simulator is not None and self.gateway is not None
+        for seat in self.simulator.seats:
+            await self.gateway.add_member(
+                seat.queue,
+                seat.interface,
+                member_name=seat.name,
+                state_interface=seat.state_interface,
+                penalty=seat.penalty,
+            )
 
     @property
     def agi_port(self) -> int:

@@ -217,7 +217,8 @@ async def run_simulation(
     ivr: bool = True,
     recheck: float = 1.0,
 ) -> dict[str, Any]:
-    from hotline.runtime import Runtime, SimulationShape
+    from hotline.runtime import Runtime
+    from pbx.simulator import SimulatorConfig
     from tickets import service
 
     day_start = _start_epoch(start)
@@ -244,11 +245,11 @@ async def run_simulation(
     runtime = Runtime(
         settings,
         database_url=database_url,
-        simulation=SimulationShape(
+        simulation=SimulatorConfig(
             seats=seats,
             speed=speed,
             seed=seed,
-            ring_s=ring,
+            ring_time_s=ring,
             wrapup_s=wrapup,
             ivr=ivr,
             recheck_s=recheck,

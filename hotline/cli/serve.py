@@ -54,9 +54,10 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
                 talk_mean_s=settings.sim_talk_mean_s,
             )
         )
+        pbx = runtime.simulator.config
         err.print(
-            f"embedded PBX: {settings.sim_seats} seats, {settings.sim_calls_per_hour:g} calls/h "
-            f"at {settings.sim_speed:g}x; set HOTLINE_AMI_URL to use a real Asterisk"
+            f"embedded PBX: {pbx.seats} seats, {settings.sim_calls_per_hour:g} calls/h "
+            f"at {pbx.speed:g}x; set HOTLINE_AMI_URL to use a real Asterisk"
         )
     server = uvicorn.Server(
         uvicorn.Config(create_app(runtime), host=host, port=port, log_level="warning")

@@ -7,8 +7,20 @@ Use it from a running event loop::
     await sim.run_traffic(TrafficSpec(calls=3000, hours=1.0))
     await sim.stop()
 
-Layout: :mod:`.clock` (virtual time), :mod:`.core` (queues, members, callers: no sockets),
-:mod:`.traffic` (the seeded caller stream), :mod:`.server` (the AMI server).
+Layout, the pure core first (no sockets, no asyncio; every change an AMI event):
+
+* :mod:`.config` -- :class:`SimulatorConfig`, the one configuration; queues and members;
+* :mod:`.clock` -- the :class:`~.clock.Clock` protocol and the scaled clock;
+  :mod:`.desclock` -- the discrete-event clock;
+* :mod:`.model` -- channels, queues, members, devices, callers;
+* :mod:`.core` -- :class:`~.core.PbxCore`, assembled from :mod:`.event_builder` (the AMI
+  events), :mod:`.members` (member management, availability), :mod:`.queue_app` (join, turn,
+  ring), :mod:`.queue_outcomes` (answer, hang up, abandon, time out), :mod:`.agi_steps` (IVR
+  and survey, as requests), :mod:`.actions` (Originate, Redirect, Hangup, Get/Setvar) and
+  :mod:`.reports` (QueueStatus, QueueSummary, CoreShowChannels, CLI);
+
+then the asynchronous side: :mod:`.agi_runner` (runs the AGI steps), :mod:`.traffic` (the
+seeded caller stream), :mod:`.server` (the AMI server), :mod:`.faults`, :mod:`.recorder`.
 """
 
 from __future__ import annotations
@@ -16,12 +28,17 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
-from pbx.simulator.clock import ScaledClock
-from pbx.simulator.config import MemberConfig, QueueConfig, city_centre, load_queues_conf
-from pbx.simulator.core import STRATEGIES, VARSET_LEVELS, CallerInfo, PbxCore
+from pbx.simulator.agi_runner import run_agi_step
+from pbx.simulator.clock import Clock, ScaledClock
+from pbx.simulator.config import (
+    MemberConfig,
+    QueueConfig,
+    SimulatorConfig,
+    city_centre,
+    load_queues_conf,
+)
+from pbx.simulator.core import STRATEGIES, CallerInfo, PbxCore
 from pbx.simulator.server import AmiServer
 from pbx.simulator.traffic import TrafficSpec, TrafficStream
 
@@ -39,83 +56,21 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class SimulatorConfig:
-    """Settings of the embedded PBX. Times are virtual seconds unless said otherwise."""
-
-    seats: int = 150
-    queue: str = "hotline"
-    username: str = "hotline"
-    secret: str | None = None  # None: a random one (see Simulator.secret)
-    ring_time_s: float = 2.0  # a seat answers this long after it starts ringing
-    wrapup_s: float = 10.0  # the queue's wrapuptime
-    speed: float = 120.0  # virtual seconds per real second
-    seed: int = 1
-    strategy: str = "rrmemory"
-    member_timeout_s: float = 15.0  # queue "timeout": ring a member at most this long
-    retry_s: float = 1.0  # queue "retry"
-    auth_fail_delay_s: float = 1.0  # REAL seconds before "Authentication failed"
-    service_level_s: int = 20
-    epoch: float | None = None  # virtual time at start; None = the wall clock
-    first_seat: int = 8001
-    max_write_buffer: int = 64 * 1024 * 1024  # bytes queued for one AMI reader before cut-off
-    # Several queues (each with its own settings) and their members. Empty: the simple form,
-    # one queue ``queue`` with ``seats`` static seats from ``first_seat`` (settings above).
-    queues: tuple[QueueConfig, ...] = ()
-    members: tuple[MemberConfig, ...] = ()
-    varset: str = "some"  # VarSet volume: "none", "some" (the useful ones) or "all"
-    joinempty: str = "yes"  # simple form only
-    leavewhenempty: str = "no"  # simple form only
-    recheck_s: float = 1.0  # app_queue's 1 s recheck of waiting callers; 0 = ideal queue
-    ivr_time_s: float = 0.0  # virtual seconds in the IVR at the least (with a pre-queue hook)
-    patience_in_queue: bool = False  # patience runs from queue join, not from call start
-
-    @classmethod
-    def from_queues_conf(cls, path: str, **kw: object) -> SimulatorConfig:
-        """Queues and members from a queues.conf file (see :func:`load_queues_conf`)."""
-        queues, members = load_queues_conf(path)
-        kw.setdefault("seats", 0)
-        if queues and "queue" not in kw:
-            kw["queue"] = queues[0].name
-        return cls(queues=queues, members=members, **kw)  # type: ignore[arg-type]
-
-    def __post_init__(self) -> None:
-        if self.varset not in VARSET_LEVELS:
-            raise ValueError(f"varset must be one of {VARSET_LEVELS}")
-        for q in self.queues:
-            if q.strategy not in STRATEGIES:
-                raise ValueError(f"queue {q.name}: strategy {q.strategy!r} unknown")
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"strategy {self.strategy!r} unknown; known: {sorted(STRATEGIES)}")
-        if self.seats < 0:
-            raise ValueError("seats must be >= 0")
-        if self.speed <= 0:
-            raise ValueError("speed must be > 0")
-
-
 class Simulator:
-    """The embedded PBX: queues of static seats, an AMI server and caller streams."""
+    """The embedded PBX: queues with their operator seats, an AMI server and caller streams."""
 
-    def __init__(self, config: SimulatorConfig | None = None, *, clock: Any = None) -> None:
-        """``clock``: another clock with ScaledClock's interface, e.g. a
+    def __init__(
+        self, config: SimulatorConfig | None = None, *, clock: Clock | None = None
+    ) -> None:
+        """``clock``: another :class:`~pbx.simulator.clock.Clock` than the scaled one, e.g. a
         :class:`~pbx.simulator.desclock.DesClock` to run the PBX as fast as it can (no AMI
         server then: its sessions would see time jump)."""
         self.config = cfg = config or SimulatorConfig()
         #: The AMI secret: the configured one, or a random one made for this process.
         self.secret = cfg.secret or secrets.token_urlsafe(16)
-        self.clock = clock if clock is not None else ScaledClock(cfg.speed, cfg.epoch)
+        self.clock: Clock = clock if clock is not None else ScaledClock(cfg.speed, cfg.epoch)
         self._listeners: list[Callable[[dict[str, str]], None]] = []
-        self.core = PbxCore(
-            self.clock,
-            self._emit,
-            ring_time_s=cfg.ring_time_s,
-            rng_seed=cfg.seed,
-            varset=cfg.varset,
-            default_queue=cfg.queue,
-            recheck_s=cfg.recheck_s,
-            ivr_time_s=cfg.ivr_time_s,
-            patience_in_queue=cfg.patience_in_queue,
-        )
+        self.core = PbxCore(self.clock, self._emit, cfg, run_agi=run_agi_step)
         queues = cfg.queues or (
             QueueConfig(
                 cfg.queue,
@@ -143,11 +98,16 @@ class Simulator:
                 ringinuse=qc.ringinuse,
                 autofill=qc.autofill,
             )
-        members = cfg.members
+        #: The operator seats: dynamic members, as operators who log in are on a real site.
+        self.seats: tuple[MemberConfig, ...] = ()
         if cfg.queue in self.core.queues:
-            seats = (MemberConfig.seat(cfg.queue, cfg.first_seat + i) for i in range(cfg.seats))
-            members = (*seats, *members)
-        for mc in members:
+            self.seats = tuple(
+                MemberConfig.seat(cfg.queue, cfg.first_seat + i) for i in range(cfg.seats)
+            )
+        boot = [(mc, "dynamic") for mc in self.seats] if cfg.seats_logged_in else []
+        # Static members are only those the configuration (a queues.conf) names.
+        boot += [(mc, "static") for mc in cfg.members]
+        for mc, membership in boot:
             res = self.core.add_member(
                 mc.queue,
                 mc.interface,
@@ -156,8 +116,8 @@ class Simulator:
                 penalty=mc.penalty,
                 paused=mc.paused,
                 wrapuptime=mc.wrapuptime,
-                membership="static",
-                event=False,
+                membership=membership,
+                event=False,  # at boot: no AMI client can be connected yet
             )
             if res != 0:
                 raise ValueError(f"member {mc.interface} of queue {mc.queue!r}: error {res}")

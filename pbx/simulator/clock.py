@@ -21,9 +21,9 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["ScaledClock", "TimerHandle"]
+__all__ = ["Clock", "ScaledClock", "TimerHandle"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,53 @@ class TimerHandle:
         self.cancelled = True
         self._callback = None  # type: ignore[assignment]
         self._args = ()
+
+
+class Clock(Protocol):
+    """The time of the embedded PBX, as its core and its callers' streams use it.
+
+    Two implement it: :class:`ScaledClock` (virtual time running ``speed`` times faster than
+    the event loop's, for a PBX that real AMI clients talk to) and
+    :class:`~pbx.simulator.desclock.DesClock` (time jumps from one callback to the next, as
+    fast as the CPU goes, with no event loop). Callbacks run in (virtual time, insertion) order.
+    """
+
+    def now(self) -> float:
+        """Virtual epoch seconds (the scheduled time while a callback runs)."""
+        ...
+
+    def call_at(self, vt: float, callback: Callable[..., Any], *args: Any) -> TimerHandle:
+        """Run ``callback(*args)`` at virtual time ``vt``."""
+        ...
+
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> TimerHandle:
+        """Run ``callback(*args)`` ``delay`` virtual seconds from now."""
+        ...
+
+    def hold(self, vt: float) -> int:
+        """Let virtual time not pass ``vt`` until :meth:`release` of the returned token."""
+        ...
+
+    def release(self, token: int) -> None:
+        """End a hold (idempotent)."""
+        ...
+
+    def rebase(self, epoch: float) -> None:
+        """Make the virtual time ``epoch`` now; only while nothing is scheduled."""
+        ...
+
+    def run_due(self) -> int:
+        """Run the callbacks already due, so that what comes from outside the clock (an AMI
+        action) is answered after them, in time order; return how many ran."""
+        ...
+
+    def pending(self) -> int:
+        """How many callbacks are still scheduled."""
+        ...
+
+    def close(self) -> None:
+        """Drop every scheduled callback; nothing runs any more."""
+        ...
 
 
 class ScaledClock:
@@ -194,6 +241,11 @@ class ScaledClock:
                     heapq.heappop(heap)
                     continue
                 if vt > limit:
+                    break
+                if self._holds and vt > min(self._holds.values()):
+                    # A callback of this batch placed a hold (an AGI step began): when the
+                    # loop lags, ``limit`` can lie beyond it, and running on would put later
+                    # calls before the step's result; the rest waits for the release.
                     break
                 heapq.heappop(heap)
                 if vt > self._last:

@@ -1,6 +1,7 @@
-"""Queue configuration of the embedded PBX: several queues, members with penalties (skills),
-and a loader for a ``queues.conf`` in Asterisk's format (``[general]`` skipped, ``member =``
-lines read, template sections ``[name](!)`` and ``[name](template)`` applied).
+"""Configuration of the embedded PBX: :class:`SimulatorConfig` (the whole PBX, with the one
+set of defaults), several queues, members with penalties (skills), and a loader for a
+``queues.conf`` in Asterisk's format (``[general]`` skipped, ``member =`` lines read, template
+sections ``[name](!)`` and ``[name](template)`` applied).
 """
 
 from __future__ import annotations
@@ -10,7 +11,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MemberConfig", "QueueConfig", "city_centre", "load_queues_conf"]
+from pbx.simulator.model import STRATEGIES, VARSET_LEVELS
+
+__all__ = [
+    "MemberConfig",
+    "QueueConfig",
+    "SimulatorConfig",
+    "city_centre",
+    "load_queues_conf",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +42,8 @@ class QueueConfig:
 
 @dataclass(frozen=True, slots=True)
 class MemberConfig:
-    """A static member of one queue (a seat can be in several queues: skills)."""
+    """A member of one queue (a seat can be in several queues: skills): a static one as a
+    queues.conf names it, or an operator seat that logs in (:meth:`seat`)."""
 
     queue: str
     interface: str  # e.g. Local/8001@agents/n
@@ -180,3 +190,74 @@ def city_centre(
         mems.append(MemberConfig.seat(centre, ext))
         ext += 1
     return tuple(queues), tuple(mems)
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorConfig:
+    """The one configuration of the embedded PBX, with the one set of defaults: the
+    ``HOTLINE_SIM_*`` settings map onto it (unset ones keep these), ``hotline serve`` and
+    ``hotline simulate`` build it, and :class:`~pbx.simulator.core.PbxCore` reads it. Times
+    are virtual seconds unless said otherwise.
+    """
+
+    seats: int = 150
+    queue: str = "hotline"
+    username: str = "hotline"
+    secret: str | None = None  # None: a random one (see Simulator.secret)
+    ring_time_s: float = 2.0  # a seat answers this long after it starts ringing
+    wrapup_s: float = 10.0  # the queue's wrapuptime
+    speed: float = 1.0  # virtual seconds per real second: real time, as a real Asterisk
+    seed: int = 1
+    strategy: str = "rrmemory"
+    member_timeout_s: float = 15.0  # queue "timeout": ring a member at most this long
+    retry_s: float = 1.0  # queue "retry"
+    auth_fail_delay_s: float = 1.0  # REAL seconds before "Authentication failed"
+    service_level_s: int = 20
+    epoch: float | None = None  # virtual time at start; None = the wall clock
+    first_seat: int = 8001
+    max_write_buffer: int = 64 * 1024 * 1024  # bytes queued for one AMI reader before cut-off
+    # Several queues (each with its own settings) and their static members (those a
+    # queues.conf names). Empty: the simple form, one queue ``queue`` (settings above). The
+    # ``seats`` operator seats from ``first_seat`` are dynamic members of ``queue``.
+    queues: tuple[QueueConfig, ...] = ()
+    members: tuple[MemberConfig, ...] = ()
+    # True: the seats are members from the start, as Asterisk restores the dynamic members it
+    # persisted (queue_persistent_members); False: they are only extensions until an operator
+    # logs in with QueueAdd (hotline serve/simulate log them in through the AMI gateway).
+    seats_logged_in: bool = True
+    varset: str = "some"  # VarSet volume: "none", "some" (the useful ones) or "all"
+    joinempty: str = "yes"  # simple form only
+    leavewhenempty: str = "no"  # simple form only
+    recheck_s: float = 1.0  # app_queue's 1 s recheck of waiting callers; 0 = ideal queue
+    # Virtual seconds a caller spends in the IVR at the least (greeting, language, main menu),
+    # with an IVR step; 0 = the FastAGI session's real duration.
+    ivr_time_s: float = 20.0
+    # Virtual seconds of the satisfaction survey after a call the operator ended (with a
+    # survey step: the caller stays on for it, then hangs up); 0 = the session's duration.
+    survey_time_s: float = 10.0
+    # Whether ``hotline serve``/``simulate`` put every simulated caller through our IVR over
+    # FastAGI before the queue (and the survey after); the PBX runs the steps it is given.
+    ivr: bool = True
+    patience_in_queue: bool = False  # patience runs from queue join, not from call start
+
+    @classmethod
+    def from_queues_conf(cls, path: str, **kw: object) -> SimulatorConfig:
+        """Queues and members from a queues.conf file (see :func:`load_queues_conf`)."""
+        queues, members = load_queues_conf(path)
+        kw.setdefault("seats", 0)
+        if queues and "queue" not in kw:
+            kw["queue"] = queues[0].name
+        return cls(queues=queues, members=members, **kw)  # type: ignore[arg-type]
+
+    def __post_init__(self) -> None:
+        if self.varset not in VARSET_LEVELS:
+            raise ValueError(f"varset must be one of {VARSET_LEVELS}")
+        for q in self.queues:
+            if q.strategy not in STRATEGIES:
+                raise ValueError(f"queue {q.name}: strategy {q.strategy!r} unknown")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy {self.strategy!r} unknown; known: {sorted(STRATEGIES)}")
+        if self.seats < 0:
+            raise ValueError("seats must be >= 0")
+        if self.speed <= 0:
+            raise ValueError("speed must be > 0")

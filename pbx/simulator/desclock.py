@@ -1,14 +1,14 @@
 """A discrete-event clock: virtual time jumps from one scheduled callback to the next.
 
-It has the interface of :class:`~pbx.simulator.clock.ScaledClock` that :class:`PbxCore` and
-:class:`TrafficStream` use (``now``, ``call_at``, ``call_later``, ``pending``, ``close``,
-``rebase``), but is tied to no event loop: :meth:`DesClock.run_until_idle` (or
+It implements the :class:`~pbx.simulator.clock.Clock` protocol that :class:`PbxCore` and
+:class:`TrafficStream` use, as :class:`~pbx.simulator.clock.ScaledClock` does, but is tied to
+no event loop: :meth:`DesClock.run_until_idle` (or
 :meth:`run_until`) runs the callbacks in (virtual time, insertion order) as fast as the CPU
 allows. Use it to put hundreds of thousands of simulated calls through the PBX core in seconds,
 with no sockets (the steady-state checks against Erlang-A do)::
 
     clock = DesClock(epoch=0.0)
-    core = PbxCore(clock, emit=lambda headers: None, ring_time_s=0.0)
+    core = PbxCore(clock, lambda headers: None, SimulatorConfig(ring_time_s=0.0))
     ...
     clock.run_until_idle()
 """
@@ -39,9 +39,27 @@ class DesClock:
         self._closed = False
         #: Callbacks run so far.
         self.ran = 0
+        # Holds: time does not pass any of these until released (as ScaledClock's).
+        self._holds: dict[int, float] = {}
+        self._hold_seq = itertools.count()
 
     def now(self) -> float:
         return self._now
+
+    def hold(self, vt: float) -> int:
+        """Run no callback later than ``vt`` until :meth:`release` of the token: the run
+        methods stop there as if nothing more were scheduled (something outside the clock,
+        such as a real FastAGI session, has to answer first)."""
+        token = next(self._hold_seq)
+        self._holds[token] = vt
+        return token
+
+    def release(self, token: int) -> None:
+        """End a hold (idempotent)."""
+        self._holds.pop(token, None)
+
+    def _held_at(self) -> float:
+        return min(self._holds.values()) if self._holds else float("inf")
 
     def rebase(self, epoch: float) -> None:
         """Set the time to ``epoch``; only while nothing is scheduled."""
@@ -60,12 +78,15 @@ class DesClock:
         return self.call_at(self._now + max(0.0, delay), callback, *args)
 
     def step(self) -> bool:
-        """Run the next callback; False when nothing is scheduled."""
+        """Run the next callback; False when nothing is scheduled (or it lies beyond a hold)."""
         heap = self._heap
         while heap:
-            vt, _, handle = heapq.heappop(heap)
-            if handle.cancelled:
+            if heap[0][2].cancelled:
+                heapq.heappop(heap)
                 continue
+            if self._holds and heap[0][0] > min(self._holds.values()):
+                return False
+            vt, _, handle = heapq.heappop(heap)
             self._now = vt
             cb, args = handle._callback, handle._args
             handle.cancel()
@@ -77,6 +98,17 @@ class DesClock:
             return True
         return False
 
+    def next_at(self) -> float | None:
+        """The virtual time of the next scheduled callback; None when nothing is scheduled."""
+        heap = self._heap
+        while heap and heap[0][2].cancelled:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    def run_due(self) -> int:
+        """Nothing is ever overdue here (time moves only by running callbacks): 0."""
+        return 0
+
     def run_until(self, vt: float) -> int:
         """Run every callback due up to virtual time ``vt``, then set the time to ``vt``."""
         ran = 0
@@ -85,11 +117,10 @@ class DesClock:
             if heap[0][2].cancelled:
                 heapq.heappop(heap)
                 continue
-            if heap[0][0] > vt:
+            if heap[0][0] > vt or not self.step():
                 break
-            self.step()
             ran += 1
-        self._now = max(self._now, vt)
+        self._now = max(self._now, min(vt, self._held_at()))
         return ran
 
     def run_until_idle(self, max_callbacks: int | None = None) -> int:

@@ -26,7 +26,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from pbx.codec import encode_message
-from pbx.simulator import core as pbx_core
+from pbx.simulator.model import PREQUEUE, RETRY, RINGING, TALKING, WAITING
 
 if TYPE_CHECKING:
     from pbx.simulator import Simulator
@@ -123,22 +123,17 @@ class Faults:
         clock.run_due()
         now = f"{clock.now():.6f}"
         for ch in list(core.channels.values()):
-            core._hangup_req("SoftHangupRequest", ch, 4)
+            core._hangup_request("SoftHangupRequest", ch, 4)
         waiting = talking = 0
         # Waiting callers first (so that a seat freed by an ended call rings nobody), then
         # the talking calls.
         callers = list({id(c): c for c in core.owners.values()}.values())
         for caller in callers:
-            if caller.state in (
-                pbx_core.WAITING,
-                pbx_core.RINGING,
-                pbx_core.RETRY,
-                pbx_core.PREQUEUE,
-            ):
+            if caller.state in (WAITING, RINGING, RETRY, PREQUEUE):
                 core._abandon(caller, cause=16)
                 waiting += 1
         for caller in callers:
-            if caller.state == pbx_core.TALKING:
+            if caller.state == TALKING:
                 if caller.timer is not None:
                     caller.timer.cancel()
                     caller.timer = None

@@ -5,7 +5,7 @@
   the AMI server broadcasts);
 * ``NAME.jsonl``: one JSON object a line, the headers in wire order, plus ``_t`` (the time it
   was sent) and ``_kind`` (``event``), as the recordings of the real Asterisk in
-  ``shared/asterisk/traces`` are.
+  ``tests/recordings`` are.
 
 A name ending in ``.gz`` is written gzip-compressed. Usage::
 

@@ -3,7 +3,7 @@
 Framing is :class:`pbx.codec.AmiCodec` in the ``server`` role; every response and event is
 written with :func:`pbx.codec.encode_message`. One :class:`asyncio.Protocol` per connection, no
 task per connection. Texts are Asterisk's (``main/manager.c``, ``apps/app_queue.c``), checked
-against ``/work/shared/asterisk/traces/actions.driver.ami``.
+against the recording ``actions.driver.ami`` in ``tests/recordings``.
 
 Behaviour worth knowing:
 
@@ -36,7 +36,7 @@ from pbx.simulator.core import (
 )
 
 if TYPE_CHECKING:
-    from pbx.simulator.clock import ScaledClock
+    from pbx.simulator.clock import Clock
 
 __all__ = ["BANNER", "AmiServer", "AmiSession"]
 
@@ -494,7 +494,7 @@ class AmiServer:
     def __init__(
         self,
         core: PbxCore,
-        clock: ScaledClock,
+        clock: Clock,
         *,
         username: str,
         secret: str,

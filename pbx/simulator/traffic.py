@@ -24,7 +24,7 @@ import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pbx.simulator.clock import ScaledClock, TimerHandle
+from pbx.simulator.clock import Clock, TimerHandle
 from pbx.simulator.core import Caller, PbxCore
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ class TrafficStream:
     (first calls and repeats)."""
 
     def __init__(
-        self, core: PbxCore, clock: ScaledClock, spec: TrafficSpec, queue: str, seed: int
+        self, core: PbxCore, clock: Clock, spec: TrafficSpec, queue: str, seed: int
     ) -> None:
         if spec.calls is not None and spec.calls < 0:
             raise ValueError("calls must be >= 0")

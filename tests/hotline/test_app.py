@@ -16,8 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from config.settings import Settings
 from hotline.app import create_app
-from hotline.runtime import Runtime, SimulationShape
-from pbx.simulator import TrafficSpec
+from hotline.runtime import Runtime
+from pbx.simulator import SimulatorConfig, TrafficSpec
 from tickets.api import mask_number
 from tickets.numbers import make_number
 
@@ -37,7 +37,7 @@ async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
     rt = Runtime(
         Settings(_env_file=None),
         database_url=f"sqlite:///{tmp_path / 'app.db'}",
-        simulation=SimulationShape(seats=8, speed=600.0, seed=5, ring_s=2.0, wrapup_s=5.0),
+        simulation=SimulatorConfig(seats=8, speed=600.0, seed=5, ring_time_s=2.0, wrapup_s=5.0),
         agi_port=0,
     )
     await rt.start()

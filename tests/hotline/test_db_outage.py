@@ -19,8 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from config.settings import Settings
 from hotline.app import create_app
-from hotline.runtime import Runtime, SimulationShape
-from pbx.simulator import TrafficSpec
+from hotline.runtime import Runtime
+from pbx.simulator import SimulatorConfig, TrafficSpec
 from tickets import service
 
 EPOCH = 1_800_000_000.0
@@ -80,8 +80,8 @@ async def test_a_database_outage_loses_no_ticket_and_writes_each_once(
     rt = Runtime(
         settings,
         database_url=url,
-        simulation=SimulationShape(
-            seats=6, speed=400.0, seed=3, ring_s=1.0, wrapup_s=0.0, ivr=False
+        simulation=SimulatorConfig(
+            seats=6, speed=400.0, seed=3, ring_time_s=1.0, wrapup_s=0.0, ivr=False
         ),
         agi_port=0,
     )

@@ -15,7 +15,7 @@ from agents.operator import SimulatedOperator
 from config.settings import Settings
 from hotline.app import create_app
 from hotline.controller import Controller
-from hotline.runtime import Runtime, SimulationShape
+from hotline.runtime import Runtime
 from pbx import events as ev
 from pbx.codec import Frame
 from pbx.simulator import Simulator, SimulatorConfig, TrafficSpec
@@ -52,8 +52,8 @@ async def run(tmp_path: Path, name: str, plan=None, calls: int = 300, **kw) -> d
         database_url=f"sqlite:///{tmp_path / (name + '.db')}",
         # No IVR step: these runs compare the books of the AMI link to the exact call; the
         # IVR's real FastAGI round trips would only add timing noise under faults.
-        simulation=SimulationShape(
-            seats=15, speed=1500.0, seed=7, ring_s=2.0, wrapup_s=10.0, ivr=False
+        simulation=SimulatorConfig(
+            seats=15, speed=1500.0, seed=7, ring_time_s=2.0, wrapup_s=10.0, ivr=False
         ),
         agi_port=0,
     )
@@ -183,7 +183,7 @@ async def test_readyz_and_link_metrics_follow_the_link(tmp_path) -> None:
     rt = Runtime(
         settings(tmp_path, ami_backoff_base_s=0.4, ami_backoff_cap_s=0.5),
         database_url=f"sqlite:///{tmp_path / 'r.db'}",
-        simulation=SimulationShape(seats=4, speed=100.0, seed=1, ring_s=2.0, wrapup_s=5.0),
+        simulation=SimulatorConfig(seats=4, speed=100.0, seed=1, ring_time_s=2.0, wrapup_s=5.0),
         agi_port=0,
     )
     await rt.start()

@@ -13,7 +13,6 @@ statistical error (batch means, printed with ``-s``) is inside the tolerance.
 
 from __future__ import annotations
 
-import inspect
 import math
 import statistics
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 import pytest
 
 from config.traffic import Exponential, LogNormal, load_traffic
+from pbx.simulator.config import SimulatorConfig
 from pbx.simulator.core import PbxCore
 from pbx.simulator.desclock import DesClock
 from pbx.simulator.traffic import TrafficSpec, TrafficStream
@@ -59,8 +59,7 @@ def simulate_steady(
     clock = DesClock(EPOCH)
     # recheck_s=0: a waiting caller takes a seat the instant it frees (app_queue polls every
     # second, which M/M/N+M does not)
-    kw = {"recheck_s": 0.0} if "recheck_s" in inspect.signature(PbxCore).parameters else {}
-    core = PbxCore(clock, lambda headers: None, ring_time_s=0.0, **kw)
+    core = PbxCore(clock, lambda headers: None, SimulatorConfig(ring_time_s=0.0, recheck_s=0.0))
     core.add_queue("hotline", strategy="rrmemory", timeout=15.0, retry=1.0, wrapuptime=0.0)
     for i in range(seats):
         core.add_member("hotline", f"Local/{8001 + i}@agents/n", membership="static", event=False)

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from pbx.codec import AmiCodec, Banner, Frame, encode_message
-from pbx.simulator import Simulator, SimulatorConfig, TrafficSpec
+from pbx.simulator import MemberConfig, Simulator, SimulatorConfig, TrafficSpec
 
 EPOCH = 1_800_000_000.0
 
@@ -327,10 +327,11 @@ async def test_queue_status_list_shape(sim):
         "Wrapuptime",
         "ActionID",
     ]
+    # an operator seat is a dynamic member, as operators who log in are on a real site
     assert (m1["Name"], m1["Location"], m1["Membership"]) == (
         "Agent 8001",
         "Local/8001@agents/n",
-        "static",
+        "dynamic",
     )
     assert (m1["InCall"], m1["Status"]) == ("1", "2")
     assert list(entry) == [
@@ -399,3 +400,48 @@ async def test_traffic_over_the_wire_and_stop_closes_connections():
     assert joins == 100
     await s.stop()
     assert await rec.eof()
+
+
+async def test_seats_are_dynamic_members_and_only_configured_members_are_static() -> None:
+    """Operator seats can log out (QueueRemove); a member queues.conf names cannot, with
+    Asterisk's answer (app_queue.c, manager_remove_queue_member: RES_NOT_DYNAMIC)."""
+    s = Simulator(
+        SimulatorConfig(
+            seats=1,
+            speed=1000.0,
+            epoch=EPOCH,
+            secret="s3cret",
+            members=(MemberConfig.seat("hotline", 9001),),
+        )
+    )
+    await s.start(host="127.0.0.1", port=0)
+    try:
+        c = await Client.connect(s.port)
+        await c.login()
+        await c.frame()  # FullyBooted
+        c.send(Action="QueueStatus", ActionID="qs")
+        got = await c.until(lambda f: f.event == "QueueStatusComplete")
+        kinds = {f.get("Location"): f.get("Membership") for f in got if f.event == "QueueMember"}
+        assert kinds == {"Local/8001@agents/n": "dynamic", "Local/9001@agents/n": "static"}
+        c.send(
+            Action="QueueRemove", ActionID="r1", Queue="hotline", Interface="Local/9001@agents/n"
+        )
+        assert (await c.until(lambda f: f.get("ActionID") == "r1"))[-1].headers == {
+            "Response": "Error",
+            "ActionID": "r1",
+            "Message": "Member not dynamic",
+        }
+        c.send(
+            Action="QueueRemove", ActionID="r2", Queue="hotline", Interface="Local/8001@agents/n"
+        )
+        # the embedded PBX sends the event first, then the answer
+        frames = await c.until(lambda f: f.get("ActionID") == "r2")
+        removed = next(f for f in frames if f.event == "QueueMemberRemoved")
+        assert (removed.get("Interface"), removed.get("Membership")) == (
+            "Local/8001@agents/n",
+            "dynamic",
+        )
+        assert frames[-1].get("Message") == "Removed interface from queue"
+        c.close()
+    finally:
+        await s.stop()

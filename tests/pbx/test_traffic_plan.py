@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 
 from config.traffic import HOTLINE_TZ, load_traffic
+from pbx.simulator.config import SimulatorConfig
 from pbx.simulator.core import PbxCore
 from pbx.simulator.desclock import DesClock
 from pbx.simulator.traffic import TrafficSpec, TrafficStream
@@ -21,7 +22,7 @@ def run_day(seed: int, hours: float = 3.0, seats: int = 40, **plan_kw):
     plan = model.plan(START, hours, **plan_kw)
     clock = DesClock(START)
     seen: list[dict] = []
-    core = PbxCore(clock, lambda h: None, ring_time_s=0.0)
+    core = PbxCore(clock, lambda h: None, SimulatorConfig(ring_time_s=0.0))
     core.add_queue("hotline", wrapuptime=0.0)
     for i in range(seats):
         core.add_member("hotline", f"Local/{8001 + i}@agents/n", membership="static", event=False)
@@ -103,7 +104,7 @@ async def test_no_repeats_when_asked_and_a_call_cap() -> None:
     model = load_traffic()
     capped = model.plan(START, 3.0, repeats=False)
     clock = DesClock(START)
-    core = PbxCore(clock, lambda h: None, ring_time_s=0.0)
+    core = PbxCore(clock, lambda h: None, SimulatorConfig(ring_time_s=0.0))
     core.add_queue("hotline")
     core.add_member("hotline", "Local/8001@agents/n", membership="static", event=False)
     stream = TrafficStream(core, clock, TrafficSpec(plan=capped, calls=25), "hotline", 1)
@@ -114,7 +115,7 @@ async def test_no_repeats_when_asked_and_a_call_cap() -> None:
 
 async def test_the_simple_spec_still_counts_its_calls() -> None:
     clock = DesClock(START)
-    core = PbxCore(clock, lambda h: None, ring_time_s=0.0)
+    core = PbxCore(clock, lambda h: None, SimulatorConfig(ring_time_s=0.0))
     core.add_queue("hotline")
     for i in range(5):
         core.add_member("hotline", f"Local/{8001 + i}@agents/n", membership="static", event=False)
