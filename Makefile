@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test check bench lint typecheck clean
+.PHONY: install run test test-fast check bench lint typecheck clean
 
 install: $(STAMP)
 
@@ -24,6 +24,11 @@ test: install
 	  echo "*** HOTLINE_TEST_DATABASE_URL is not set: the PostgreSQL half of the database tests is SKIPPED (SQLite only). ***"; \
 	fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The pure cores and the adapters alone, in well under a minute: no end-to-end run, no
+# statistical steady state (markers in pyproject). `make test` still runs everything.
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

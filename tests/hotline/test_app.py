@@ -21,6 +21,8 @@ from pbx.simulator import SimulatorConfig, TrafficSpec
 from tickets.api import mask_number
 from tickets.numbers import make_number
 
+pytestmark = pytest.mark.e2e
+
 REQUIRED = {
     "hotline_calls_offered_total",
     "hotline_calls_answered_total",

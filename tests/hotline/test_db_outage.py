@@ -23,6 +23,8 @@ from hotline.runtime import Runtime
 from pbx.simulator import SimulatorConfig, TrafficSpec
 from tickets import service
 
+pytestmark = pytest.mark.e2e
+
 EPOCH = 1_800_000_000.0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import pytest
 from prometheus_client import generate_latest
 
 from agents.operator import SimulatedOperator
@@ -135,6 +136,7 @@ def test_nothing_is_built_for_nobody() -> None:
     assert not c._seat_state  # no SeatChanged subscriber: seat states are not even tracked
 
 
+@pytest.mark.e2e
 def test_the_runtime_wires_the_writer_and_metrics_as_subscribers(tmp_path: Path) -> None:
     rt = Runtime(Settings(_env_file=None), database_url=f"sqlite:///{tmp_path / 'n.db'}")
     assert rt.bus is rt.controller.bus and rt.bus.wants(TicketDraft)  # metrics, from the start

@@ -33,6 +33,8 @@ from tickets.db import make_engine, session_factory, upgrade_sync
 from tickets.numbers import is_valid
 from tickets.service import TicketDraft, create_tickets
 
+pytestmark = pytest.mark.e2e
+
 load_all_checks()
 ALL_CHECKS = CHECKS.get_all()  # what `schemathesis run --checks all` runs
 

@@ -6,9 +6,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from config.settings import Settings
 from hotline.runtime import Runtime
 from pbx.simulator import SimulatorConfig
+
+pytestmark = pytest.mark.e2e
 
 SEATS = ["Local/8001@agents/n", "Local/8002@agents/n", "Local/8003@agents/n"]
 

@@ -44,6 +44,7 @@ def test_raw_replay_does_not_depend_on_how_the_bytes_are_cut() -> None:
         assert whole[key] == lf[key]
 
 
+@pytest.mark.e2e
 async def test_the_simulator_records_both_forms_and_replay_matches_its_truth(tmp_path) -> None:
     sim = Simulator(SimulatorConfig(seats=10, speed=20000.0, epoch=EPOCH, seed=5))
     await sim.start(port=0)

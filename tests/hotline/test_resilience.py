@@ -22,6 +22,8 @@ from pbx.simulator import Simulator, SimulatorConfig, TrafficSpec
 from pbx.simulator.faults import GARBAGE, Faults
 from tickets import service
 
+pytestmark = pytest.mark.e2e
+
 EPOCH = 1_800_000_000.0
 
 

@@ -8,8 +8,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from config.settings import Settings
 from hotline.simulation import run_simulation
+
+pytestmark = pytest.mark.e2e
 
 
 async def run(database_url: str, **kw: object) -> dict:

@@ -97,6 +97,7 @@ def test_the_command_names_the_conflicting_options() -> None:
     assert "--calls and --calls-per-hour both set how many callers come" in r.output
 
 
+@pytest.mark.e2e
 async def test_simulate_flat_profile_with_calls_end_to_end(tmp_path) -> None:
     r = await run_simulation(
         Settings(_env_file=None),

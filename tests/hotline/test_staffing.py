@@ -97,6 +97,7 @@ def test_bad_input_is_a_clear_error(args: list[str], says: str) -> None:
     assert says in r.output
 
 
+@pytest.mark.e2e
 async def test_simulate_with_the_flat_profile(tmp_path) -> None:
     r = await run_simulation(
         Settings(_env_file=None),

@@ -20,6 +20,8 @@ from hotline.app import create_app
 from hotline.runtime import ConfigurationError, Runtime
 from pbx.simulator import Simulator, SimulatorConfig
 
+pytestmark = pytest.mark.e2e
+
 EPOCH = 1_800_000_000.0
 SECRET = "s3cret"
 HOTLINE = Path(sys.executable).parent / "hotline"

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from config.settings import Settings
 from hotline import runtime as runtime_mod
 from hotline.simulation import run_simulation
+
+pytestmark = pytest.mark.e2e
 
 
 async def test_a_simulated_day_ends_with_ratings_on_tickets(tmp_path, monkeypatch) -> None:

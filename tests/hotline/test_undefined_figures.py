@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from config.settings import Settings
 from hotline.replay import replay_raw
 from hotline.simulation import run_simulation
@@ -18,6 +20,7 @@ def test_replay_of_a_stream_with_no_call() -> None:
     assert json.dumps(out).count("null") >= 3
 
 
+@pytest.mark.e2e
 async def test_simulate_with_no_caller(tmp_path) -> None:
     # 3.6 simulated seconds at one call an hour: with this seed, nobody calls.
     r = await run_simulation(

@@ -26,6 +26,8 @@ from pbx.simulator.desclock import DesClock
 from pbx.simulator.traffic import TrafficSpec, TrafficStream
 from routing.erlang import erlang_a
 
+pytestmark = pytest.mark.slow
+
 TALK_S = 180.0
 PATIENCE_S = 120.0
 SEATS = 20

@@ -13,6 +13,8 @@ import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from tickets import service
 from tickets.db import make_engine, session_factory
 from tickets.service import TicketDraft
@@ -144,6 +146,7 @@ CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.e2e
 async def test_kill_9_during_the_outage_loses_nothing_spooled(migrated_url, tmp_path) -> None:
     spool_dir = tmp_path / "spool"
     proc = subprocess.Popen(  # noqa: ASYNC220  (a child to kill -9)
