@@ -195,6 +195,11 @@ class ScaledClock:
                     continue
                 if vt > limit:
                     break
+                if self._holds and vt > min(self._holds.values()):
+                    # A callback of this batch put a hold (an IVR step began): time stops
+                    # there even though ``limit`` was read before it, or a lagging loop would
+                    # run later callbacks first and the same seed would give another run.
+                    break
                 heapq.heappop(heap)
                 if vt > self._last:
                     self._last = vt

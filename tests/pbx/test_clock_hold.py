@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from pbx.simulator.clock import ScaledClock
 
@@ -34,4 +35,24 @@ async def test_a_hold_in_the_future_does_not_stop_earlier_callbacks() -> None:
     clock.release(token)  # idempotent
     await asyncio.sleep(0.02)
     assert ran == ["early", "late"]
+    clock.close()
+
+
+async def test_a_hold_put_inside_a_lagging_batch_stops_the_rest_of_the_batch() -> None:
+    """The loop lags (all four callbacks are due at once): the first one puts a hold at 2.0;
+    the callback at 3.0 must wait for the release, as it would on a loop that keeps up."""
+    clock = ScaledClock(speed=1000.0, epoch=0.0)
+    ran: list[float] = []
+    tokens: list[int] = []
+    clock.call_at(1.0, lambda: tokens.append(clock.hold(2.0)))
+    clock.call_at(1.5, lambda: ran.append(clock.now()))
+    clock.call_at(3.0, lambda: ran.append(clock.now()))
+    time.sleep(0.02)  # noqa: ASYNC251 (on purpose: the loop lags 20 virtual seconds)
+    await asyncio.sleep(0)
+    await asyncio.sleep(0.005)
+    assert ran == [1.5]
+    clock.call_at(2.0, lambda: ran.append(clock.now()))  # what the hold waited for
+    clock.release(tokens[0])
+    await asyncio.sleep(0.01)
+    assert ran == [1.5, 2.0, 3.0]
     clock.close()
