@@ -330,7 +330,8 @@ def _encode_plain(headers: dict[str, object]) -> bytes | None:
         if len(_NAMES_OK) < _NAMES_MAX:
             _NAMES_OK.update(headers)
     text = "\r\n".join(map(": ".join, headers.items()))
-    if "\r" in text or "\n" in text:
+    breaks = len(headers) - 1  # the line ends put between the headers
+    if text.count("\n") != breaks or text.count("\r") != breaks:
         return None  # a value with a line break: the general path raises, naming it
     return (text + "\r\n\r\n").encode("utf-8")
 

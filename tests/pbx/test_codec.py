@@ -175,8 +175,13 @@ def test_fast_path_gives_what_the_general_path_gives(
 
 
 def test_encode_fast_path_matches_the_general_one() -> None:
+    from pbx.codec import _encode_plain
+
     h = {"Event": "Newchannel", "CallerIDName": "张三", "Empty": "", "Privilege": "call,all"}
+    assert _encode_plain(h) is not None  # the fast path takes it
     assert encode_message(h) == encode_message(list(h.items()))
+    for bad in ("a\nb", "a\rb", "a\r\nb", "\n"):
+        assert _encode_plain({"Event": "X", "V": bad}) is None
     with pytest.raises(ValueError):
         encode_message({"Event": "X", "Bad": "a\nb"})
     with pytest.raises(ValueError):
