@@ -195,6 +195,14 @@ class AmiSession(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
+    def abort(self) -> None:
+        """Cut the connection (no Goodbye). What was written before still goes out first,
+        as it would have from the kernel's buffer when each event was its own write."""
+        self.flush()
+        self.closing = True
+        if self.transport is not None:
+            self.transport.abort()
+
     # -- actions -------------------------------------------------------------------------
     def handle(self, frame: Frame) -> None:
         h = {k.lower(): (v[0] if isinstance(v, list) else v) for k, v in frame.headers.items()}
@@ -563,10 +571,7 @@ class AmiServer:
         if self._server is not None:
             self._server.close()
         for s in list(self.sessions):
-            s._out.clear()  # aborted: what was not written yet is dropped, as the transport's
-            if s.transport is not None:
-                s.transport.abort()
-            s.closing = True
+            s.abort()
         self.sessions.clear()
         if self._server is not None:
             await self._server.wait_closed()
