@@ -300,7 +300,13 @@ async def find_open_ticket(session: AsyncSession, caller_num: str) -> Ticket | N
     """The caller's newest ticket that is still open, or ``None`` (none, or no number)."""
     if not caller_num:
         return None
-    return await session.scalar(_newest_open(select(Ticket), caller_num))
+    stmt = (
+        select(Ticket)
+        .where(Ticket.caller_num == caller_num, Ticket.status.not_in(CLOSED_STATUSES))
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(stmt)
 
 
 async def open_ticket_status(session: AsyncSession, caller_num: str) -> tuple[str, str] | None:
@@ -308,18 +314,17 @@ async def open_ticket_status(session: AsyncSession, caller_num: str) -> tuple[st
     row into an ORM object: what the IVR asks on every call."""
     if not caller_num:
         return None
-    row = (
-        await session.execute(_newest_open(select(Ticket.number, Ticket.status), caller_num))
-    ).first()
-    return None if row is None else (row[0], row[1])
-
-
-def _newest_open(stmt: Any, caller_num: str) -> Any:
-    return (
-        stmt.where(Ticket.caller_num == caller_num, Ticket.status.not_in(CLOSED_STATUSES))
-        .order_by(Ticket.id.desc())
+    # The table's columns, not the mapped attributes: a Core statement skips the ORM's
+    # compile and result machinery.
+    t = _TICKETS.c
+    stmt = (
+        select(t.number, t.status)
+        .where(t.caller_num == caller_num, t.status.not_in(CLOSED_STATUSES))
+        .order_by(t.id.desc())
         .limit(1)
     )
+    row = (await session.execute(stmt)).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def get_for_caller(session: AsyncSession, number: str, caller_num: str) -> Ticket | None:
