@@ -1,12 +1,16 @@
 """Simulator benchmark: simulated calls per second of wall time.
 
-``run(results)`` adds ``results["simulator"]``; ``python -m bench.sim`` runs it alone.
+``run(results)`` adds ``results["simulator"]``; ``python -m bench.sim`` runs it alone
+(``--day-only``: the simulated day alone).
 
 * **PBX alone**: the "1 + 7" platform (1,000 seats in 8 queues: the city centre and 7
   districts, whose seats overflow for the centre), a 30,000-call working day by the traffic
   model, on a discrete-event clock with no sockets: how fast the embedded PBX's core runs.
-* **Whole path**: ``hotline simulate`` (PBX, FastAGI IVR, AMI over TCP, controller, SQLite
-  tickets) with 150 seats and 3,000 calls in an hour at a speed the machine can follow.
+* **The simulated day, whole path**: ``hotline simulate --seats 150 --calls 14000 --hours 14
+  --speed 5000 --seed 1 --start 2026-11-30T08:00:00`` (PBX, FastAGI IVR and survey, AMI over
+  TCP, controller, SQLite tickets), issue 8's day: wall time, CPU time of the process (all
+  threads: on a shared machine the wall time is noisy, the CPU time much less), calls per
+  second, and the result, which the same seed must repeat exactly. A figure, not a test.
 """
 
 from __future__ import annotations
@@ -58,53 +62,85 @@ async def _pbx_alone(calls: int, seats: int) -> dict[str, Any]:
     }
 
 
-async def _whole_path(calls: int, seats: int, speed: float) -> dict[str, Any]:
+#: Issue 8's simulated day (``hotline simulate`` options).
+DAY = {"seats": 150, "calls": 14_000, "hours": 14.0, "speed": 5000.0, "seed": 1}
+DAY_START = "2026-11-30T08:00:00"
+
+
+async def _whole_path(seats: int, calls: int, hours: float, speed: float, seed: int) -> dict:
+    import resource
+    from datetime import datetime
+
     from config.settings import Settings
     from hotline.simulation import run_simulation
 
+    def cpu() -> float:
+        u = resource.getrusage(resource.RUSAGE_SELF)
+        return u.ru_utime + u.ru_stime
+
+    cpu0 = cpu()
     r = await run_simulation(
         Settings(_env_file=None),
         seats=seats,
         calls=calls,
-        hours=1.0,
+        hours=hours,
         speed=speed,
-        seed=1,
+        seed=seed,
         talk_mean=None,
         patience_mean=None,
         wrapup=None,
         ring=2.0,
         database_url=None,
         progress=False,
+        start=datetime.fromisoformat(DAY_START),
     )
+    cpu_s = cpu() - cpu0
+    result = {k: v for k, v in r.items() if k != "elapsed_s"}
     return {
         "seats": seats,
         "calls": r["calls"],
+        "hours": hours,
         "speed": speed,
         "wall_s": r["elapsed_s"],
+        "cpu_s": round(cpu_s, 1),
         "calls_per_s": round(r["calls"] / r["elapsed_s"]),
-        "answer_rate": r["answer_rate"],
+        "calls_per_cpu_s": round(r["calls"] / cpu_s),
+        "result": result,
     }
 
 
-def run(results: dict[str, Any], *, calls: int = 30_000, seats: int = 1000) -> dict[str, Any]:
+def _print_day(day: dict) -> None:
+    print(
+        f"simulated day, whole path (PBX, IVR, AMI, controller, tickets): {day['calls']} calls on "
+        f"{day['seats']} seats over {day['hours']:g} h at speed {day['speed']:g}: "
+        f"{day['wall_s']} s wall, {day['cpu_s']} s CPU, {day['calls_per_s']} calls/s"
+    )
+    print(f"  result: {json.dumps(day['result'])}")
+
+
+def run(
+    results: dict[str, Any], *, calls: int = 30_000, seats: int = 1000, day_only: bool = False
+) -> dict[str, Any]:
     import logging
 
     logging.disable(logging.WARNING)
-    alone = asyncio.run(_pbx_alone(calls, seats))
-    whole = asyncio.run(_whole_path(3000, 150, 1000.0))
-    out = {"pbx_alone": alone, "whole_path": whole}
+    out: dict[str, Any] = {}
+    if not day_only:
+        alone = asyncio.run(_pbx_alone(calls, seats))
+        out["pbx_alone"] = alone
+        print(
+            f"simulator alone: {alone['calls_per_s']} calls/s ({alone['events_per_s']} events/s), "
+            f"{alone['calls']} calls on {alone['seats']} seats in {alone['queues']} queues "
+            f"in {alone['wall_s']} s"
+        )
+    day = asyncio.run(_whole_path(**DAY))
+    out["simulated_day"] = day
+    _print_day(day)
     results["simulator"] = out
-    print(
-        f"simulator alone: {alone['calls_per_s']} calls/s ({alone['events_per_s']} events/s), "
-        f"{alone['calls']} calls on {alone['seats']} seats in {alone['queues']} queues "
-        f"in {alone['wall_s']} s"
-    )
-    print(
-        f"whole path (PBX, IVR, AMI, controller, tickets): {whole['calls_per_s']} calls/s, "
-        f"{whole['calls']} calls at speed {whole['speed']:g} in {whole['wall_s']} s"
-    )
     return out
 
 
 if __name__ == "__main__":
-    print(json.dumps(run({}), indent=2))
+    import sys
+
+    print(json.dumps(run({}, day_only="--day-only" in sys.argv[1:]), indent=2))

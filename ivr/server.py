@@ -149,9 +149,9 @@ class DbIvrDeps:
         open_ticket = None
         if caller:
             async with self.sessions() as session:
-                t = await tickets.find_open_ticket(session, caller)
-            if t is not None:
-                open_ticket = TicketInfo(t.number, t.status)
+                found = await tickets.open_ticket_status(session, caller)
+            if found is not None:
+                open_ticket = TicketInfo(*found)
         return Context(at, chosen, open_ticket)
 
     async def lookup_ticket(self, number: str, caller: str) -> TicketInfo | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import SessionTransactionOrigin
@@ -121,37 +121,16 @@ async def create_tickets(session: AsyncSession, drafts: Sequence[TicketDraft]) -
     whatever else it wrote. Otherwise (no transaction, or one merely auto-begun by earlier
     reads) this function commits before it returns, together with any pending change in
     ``session``, and rolls back on an error so that nothing is stored.
+
+    :func:`store_tickets` does the same and returns only the new ids (the ticket writer).
     """
-    drafts = list(drafts)
-    for d in drafts:
-        if not isinstance(d, TicketDraft):
-            raise TypeError(f"drafts must be TicketDraft, got {type(d).__name__}")
-        _check(d)  # a frozen dataclass can still be forged with object.__setattr__
-    unique: dict[tuple[str, datetime], TicketDraft] = {}
-    for d in drafts:
-        unique.setdefault(d.key, d)
-    rows = [_row(d) for d in unique.values()]
+    rows = _rows(drafts)
     if not rows:
         return []
-
-    insert = _dialect_insert(session)
     own_transaction = not _caller_began(session)
-    created: list[Ticket] = []
     try:
-        for start in range(0, len(rows), _BATCH):
-            stmt = (
-                insert(Ticket)
-                .values(rows[start : start + _BATCH])
-                .on_conflict_do_nothing(index_elements=["call_uniqueid", "answered_at"])
-                .returning(Ticket)
-            )
-            created.extend((await session.scalars(stmt)).all())
-        created.sort(key=lambda t: t.id)
-        ids = [t.id for t in created]
-        for ticket in created:
-            ticket.number = make_number(ticket.id)
-        await session.flush()
-        await _apply_pending_satisfaction(session, created)
+        ids = await _insert(session, rows)
+        created = await _load(session, ids)
         if own_transaction:
             await session.commit()
     except Exception:
@@ -160,12 +139,84 @@ async def create_tickets(session: AsyncSession, drafts: Sequence[TicketDraft]) -
         raise
     if own_transaction and created and session.sync_session.expire_on_commit:
         # The commit expired them; load them again so they are readable without lazy loads.
-        created = list(
-            (
-                await session.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id))
-            ).all()
-        )
+        created = await _load(session, ids)
     return created
+
+
+async def store_tickets(session: AsyncSession, drafts: Sequence[TicketDraft]) -> list[int]:
+    """:func:`create_tickets` (the same rules, the same transactions) returning only the ids
+    of the new tickets, in order: no ORM object is built or loaded, which is what the ticket
+    writer needs on the path of every answered call."""
+    rows = _rows(drafts)
+    if not rows:
+        return []
+    own_transaction = not _caller_began(session)
+    try:
+        ids = await _insert(session, rows)
+        if own_transaction:
+            await session.commit()
+    except Exception:
+        if own_transaction:
+            await session.rollback()
+        raise
+    return ids
+
+
+def _rows(drafts: Sequence[TicketDraft]) -> list[dict[str, Any]]:
+    """The checked, de-duplicated rows of ``drafts`` (the first draft of a call wins)."""
+    drafts = list(drafts)
+    for d in drafts:
+        if not isinstance(d, TicketDraft):
+            raise TypeError(f"drafts must be TicketDraft, got {type(d).__name__}")
+        _check(d)  # a frozen dataclass can still be forged with object.__setattr__
+    unique: dict[tuple[str, datetime], TicketDraft] = {}
+    for d in drafts:
+        unique.setdefault(d.key, d)
+    return [_row(d) for d in unique.values()]
+
+
+_TICKETS = Ticket.__table__
+_PENDING = PendingSatisfaction.__table__
+#: Numbers (and a pending survey answer) of the rows just inserted: one statement, many rows.
+_SET_NUMBER = (
+    update(_TICKETS)
+    .where(_TICKETS.c.id == bindparam("b_id"))
+    .values(number=bindparam("b_number"), satisfaction=bindparam("b_score"))
+)
+
+
+async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` (skipping calls already stored), give each new ticket its number and a
+    survey answer that came first (``pending_satisfaction``); return the new ids in order.
+    Core statements on the tables: the rows are plain data, no ORM unit of work is needed."""
+    insert = _dialect_insert(session)
+    new: list[tuple[int, str | None]] = []
+    for start in range(0, len(rows), _BATCH):
+        stmt = (
+            insert(_TICKETS)
+            .values(rows[start : start + _BATCH])
+            .on_conflict_do_nothing(index_elements=["call_uniqueid", "answered_at"])
+            .returning(_TICKETS.c.id, _TICKETS.c.linkedid)
+        )
+        new.extend((row[0], row[1]) for row in await session.execute(stmt))
+    if not new:
+        return []
+    new.sort()
+    scores = await _take_pending_satisfaction(session, {link for _, link in new if link})
+    # A new row's satisfaction is NULL: setting it to NULL again where no answer waits is
+    # the same, and lets one executemany set numbers and answers together.
+    await session.execute(
+        _SET_NUMBER,
+        [{"b_id": i, "b_number": make_number(i), "b_score": scores.get(link)} for i, link in new],
+    )
+    return [i for i, _ in new]
+
+
+async def _load(session: AsyncSession, ids: list[int]) -> list[Ticket]:
+    if not ids:
+        return []
+    stmt = select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)
+    return list((await session.scalars(stmt)).all())
 
 
 def _caller_began(session: AsyncSession) -> bool:
@@ -258,6 +309,24 @@ async def find_open_ticket(session: AsyncSession, caller_num: str) -> Ticket | N
     return await session.scalar(stmt)
 
 
+async def open_ticket_status(session: AsyncSession, caller_num: str) -> tuple[str, str] | None:
+    """``(number, status)`` of :func:`find_open_ticket`'s ticket, without loading the whole
+    row into an ORM object: what the IVR asks on every call."""
+    if not caller_num:
+        return None
+    # The table's columns, not the mapped attributes: a Core statement skips the ORM's
+    # compile and result machinery.
+    t = _TICKETS.c
+    stmt = (
+        select(t.number, t.status)
+        .where(t.caller_num == caller_num, t.status.not_in(CLOSED_STATUSES))
+        .order_by(t.id.desc())
+        .limit(1)
+    )
+    row = (await session.execute(stmt)).first()
+    return None if row is None else (row[0], row[1])
+
+
 async def get_for_caller(session: AsyncSession, number: str, caller_num: str) -> Ticket | None:
     """The ticket with this number if ``caller_num`` is the number it was made from; else
     ``None`` (the same answer for "no such ticket" and "not yours": a ticket number alone
@@ -289,7 +358,7 @@ async def record_satisfaction(session: AsyncSession, linkedid: str, score: int) 
     try:
         await _lock_calls(session, [linkedid])
         result = await session.execute(
-            update(Ticket).where(Ticket.linkedid == linkedid).values(satisfaction=score)
+            update(_TICKETS).where(_TICKETS.c.linkedid == linkedid).values(satisfaction=score)
         )
         if result.rowcount:
             outcome = "applied"
@@ -308,25 +377,20 @@ async def record_satisfaction(session: AsyncSession, linkedid: str, score: int) 
     return outcome
 
 
-async def _apply_pending_satisfaction(session: AsyncSession, created: Sequence[Ticket]) -> None:
-    linkedids = {t.linkedid for t in created if t.linkedid}
+async def _take_pending_satisfaction(session: AsyncSession, linkedids: set[str]) -> dict[str, int]:
+    """The survey answers that came before the tickets of these calls, by linkedid; they are
+    deleted from ``pending_satisfaction`` (in the caller's transaction, which stores them on
+    the tickets)."""
     if not linkedids:
-        return
+        return {}
     await _lock_calls(session, linkedids)
     rows = (
         await session.execute(
-            select(PendingSatisfaction.linkedid, PendingSatisfaction.score).where(
-                PendingSatisfaction.linkedid.in_(linkedids)
-            )
+            select(_PENDING.c.linkedid, _PENDING.c.score).where(_PENDING.c.linkedid.in_(linkedids))
         )
     ).all()
     if not rows:
-        return
-    scores = dict(rows)
-    for t in created:
-        if t.linkedid in scores:
-            t.satisfaction = scores[t.linkedid]
-    await session.execute(
-        delete(PendingSatisfaction).where(PendingSatisfaction.linkedid.in_(list(scores)))
-    )
-    await session.flush()
+        return {}
+    scores = {linkedid: score for linkedid, score in rows}
+    await session.execute(delete(_PENDING).where(_PENDING.c.linkedid.in_(list(scores))))
+    return scores

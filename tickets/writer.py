@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tickets.service import TicketDraft, create_tickets
+from tickets.service import TicketDraft, store_tickets
 from tickets.spool import Spool
 
 __all__ = ["TicketWriter"]
@@ -40,9 +40,12 @@ class TicketWriter:
         on_db_up: Callable[[bool], None] = lambda up: None,
         max_backoff_s: float = 30.0,
         spool: Spool | None = None,
+        linger_s: float = 0.05,
     ) -> None:
         self._sessions = sessions
         self._batch_size = batch_size
+        #: How long a draft may wait for others to share its transaction.
+        self._linger = linger_s
         self._queue: deque[TicketDraft] = deque()
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
@@ -103,7 +106,7 @@ class TicketWriter:
             for i in range(0, len(drafts), self._batch_size):
                 batch = drafts[i : i + self._batch_size]
                 async with self._sessions() as session, session.begin():
-                    created = await create_tickets(session, batch)
+                    created = await store_tickets(session, batch)
                 self.written += len(created)
                 self._on_written(len(created))
             spool.remove(path)
@@ -161,10 +164,13 @@ class TicketWriter:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
+            if self._linger and len(self._queue) < self._batch_size:
+                # Let the batch fill: a transaction costs the same for 1 ticket or 50.
+                await asyncio.sleep(self._linger)
             batch = [self._queue[i] for i in range(min(self._batch_size, len(self._queue)))]
             try:
                 async with self._sessions() as session, session.begin():
-                    await create_tickets(session, batch)
+                    await store_tickets(session, batch)
             except asyncio.CancelledError:
                 raise
             except Exception:

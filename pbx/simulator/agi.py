@@ -29,7 +29,6 @@ Wiring into the embedded PBX's pre-queue hook::
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import random
 from collections.abc import Callable, Mapping
@@ -142,6 +141,8 @@ _USAGE = {
     ("HANGUP",): (1, 2, ""),
 }
 _RUNS_DEAD = {("SET", "VARIABLE"), ("GET", "VARIABLE"), ("VERBOSE",), ("NOOP",)}
+#: The command names, longest first (``GET DATA`` before a one-word name), sorted once.
+_BY_LENGTH = sorted(_USAGE, key=len, reverse=True)
 
 
 @dataclass
@@ -163,10 +164,7 @@ class AsteriskAgiSide:
         self.transcript.append(line)
         words = split_command(line)
         upper = [w.upper() for w in words]
-        name = next(
-            (k for k in sorted(_USAGE, key=len, reverse=True) if tuple(upper[: len(k)]) == k),
-            None,
-        )
+        name = next((k for k in _BY_LENGTH if tuple(upper[: len(k)]) == k), None)
         if name is None:
             return b"510 Invalid or unknown command\n"
         if self.dead and name not in _RUNS_DEAD:
@@ -268,28 +266,83 @@ async def run_ivr(
     if transcript is not None:
         side.transcript = transcript
     status = "SUCCESS"
-    writer: asyncio.StreamWriter | None = None
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    transport: asyncio.Transport | None = None
     try:
         async with asyncio.timeout(timeout):
-            reader, writer = await asyncio.open_connection(host, port)
-            writer.write(environment(call, host, port, script))
-            while True:
-                line = await reader.readline()
-                if not line:
-                    break  # the script closed the connection: AGI() returns
-                if not line.endswith(b"\n"):
-                    break
-                writer.write(side.handle(line.decode("utf-8", errors="replace").rstrip("\r\n")))
+            env = environment(call, host, port, script)
+            transport, _ = await loop.create_connection(
+                lambda: _AsteriskAgiConnection(side, env, done), host, port
+            )
+            await done
     except (OSError, TimeoutError):
         status = "FAILURE"
     finally:
-        if writer is not None:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+        if transport is not None:
+            transport.close()
     if side.dead:
         status = "HANGUP"
     return {**side.variables, "AGISTATUS": status}
+
+
+class _AsteriskAgiConnection(asyncio.Protocol):
+    """Asterisk's end of one FastAGI connection: each command line the script sends is
+    answered at once, inside ``data_received`` (no task wakes up per command). ``done`` is
+    set when the script closes the connection (``AGI()`` returns; a last line without its
+    newline is dropped), or fails with the error that broke it."""
+
+    def __init__(self, side: AsteriskAgiSide, env: bytes, done: asyncio.Future[None]) -> None:
+        self.side = side
+        self.env = env
+        self.done = done
+        self.buf = bytearray()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.write(self.env)
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf
+        buf += data
+        start = 0
+        answers: list[bytes] = []
+        try:
+            while (nl := buf.find(b"\n", start)) >= 0:
+                line = buf[start:nl].decode("utf-8", errors="replace").rstrip("\r")
+                start = nl + 1
+                answers.append(self.side.handle(line))
+        except Exception as e:  # the caller's press() failed: as an exception of run_ivr
+            self._finish(e)
+            return
+        finally:
+            del buf[:start]
+        if len(buf) > _LINE_LIMIT:
+            self._finish(ValueError(f"FastAGI line over {_LINE_LIMIT} bytes"))
+            return
+        if answers and self.transport is not None:
+            self.transport.write(answers[0] if len(answers) == 1 else b"".join(answers))
+
+    def eof_received(self) -> bool:
+        self._finish(None)
+        return False  # close our end too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._finish(exc)
+
+    def _finish(self, exc: BaseException | None) -> None:
+        if self.done.done():
+            return
+        if exc is None:
+            self.done.set_result(None)
+        else:
+            self.done.set_exception(exc)
+
+
+#: The longest command line read (asyncio's stream limit, as before).
+_LINE_LIMIT = 64 * 1024
 
 
 def typical_caller(rng: random.Random) -> Callable[[str], str | None]:

@@ -81,8 +81,7 @@ class Faults:
         """Abort every AMI connection at once (a network cut); returns how many."""
         sessions = list(self.sim.server.sessions)
         for s in sessions:
-            if s.transport is not None:
-                s.transport.abort()
+            s.abort()  # what the PBX wrote before the cut still goes out
         log.info("fault: dropped %d AMI connection(s)", len(sessions))
         return len(sessions)
 
@@ -156,9 +155,7 @@ class Faults:
                 host = sockets[0].getsockname()[0]
             server._server.close()
         for s in list(server.sessions):
-            if s.transport is not None:
-                s.transport.abort()  # no Goodbye
-            s.closing = True
+            s.abort()  # no Goodbye; the events of the shutdown above still go out
         server.sessions.clear()
         if server._server is not None:
             await server._server.wait_closed()

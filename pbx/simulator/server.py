@@ -17,6 +17,9 @@ Behaviour worth knowing:
   the session's own actions still come. ``Events: call,agent`` keeps those classes only.
 * Events are written to each transport's buffer; a reader more than ``max_buffer`` bytes behind
   is disconnected rather than letting memory grow without bound.
+* What one turn of the event loop writes to a session (a batch of the PBX's events, answers)
+  goes out as one ``transport.write`` at the end of the turn, in order: one system call for
+  the batch instead of one per event (the simulated day sends ~85 events per call).
 """
 
 from __future__ import annotations
@@ -100,11 +103,15 @@ class AmiSession(asyncio.Protocol):
         self.events: frozenset[str] | None = frozenset()  # no events before login
         self.closing = False
         self._variables: list[str] = []
+        self._out: list[bytes] = []  # written this turn of the loop, flushed at its end
+        self._out_size = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- asyncio.Protocol ----------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        self._loop = asyncio.get_event_loop()
         self.server.sessions.add(self)
         transport.write(BANNER)
 
@@ -132,13 +139,31 @@ class AmiSession(asyncio.Protocol):
         t = self.transport
         if t is None or self.closing:
             return
-        t.write(data)
-        if t.get_write_buffer_size() > self.server.max_buffer:
-            log.warning(
-                "AMI reader too slow (%d bytes queued): disconnecting", t.get_write_buffer_size()
-            )
+        out = self._out
+        out.append(data)
+        self._out_size += len(data)
+        if len(out) == 1:
+            assert self._loop is not None
+            self._loop.call_soon(self.flush)
+        queued = t.get_write_buffer_size() + self._out_size
+        if queued > self.server.max_buffer:
+            log.warning("AMI reader too slow (%d bytes queued): disconnecting", queued)
             self.closing = True
+            out.clear()
+            self._out_size = 0
             t.abort()
+
+    def flush(self) -> None:
+        """Hand what was written this turn to the transport, as one write."""
+        out = self._out
+        if not out:
+            return
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        self._out_size = 0
+        t = self.transport
+        if t is not None:
+            t.write(data)
 
     def send(self, headers: dict[str, str]) -> None:
         self.write(encode_message(headers))
@@ -165,9 +190,18 @@ class AmiSession(asyncio.Protocol):
         self.send(self._response("Success", aid, Message=message))
 
     def close(self) -> None:
+        self.flush()
         self.closing = True
         if self.transport is not None:
             self.transport.close()
+
+    def abort(self) -> None:
+        """Cut the connection (no Goodbye). What was written before still goes out first,
+        as it would have from the kernel's buffer when each event was its own write."""
+        self.flush()
+        self.closing = True
+        if self.transport is not None:
+            self.transport.abort()
 
     # -- actions -------------------------------------------------------------------------
     def handle(self, frame: Frame) -> None:
@@ -214,6 +248,7 @@ class AmiSession(asyncio.Protocol):
                 t = self.transport
                 if t is None:
                     return
+                self.flush()
                 t.write(
                     encode_message(self._response("Error", aid, Message="Authentication failed"))
                 )
@@ -536,9 +571,7 @@ class AmiServer:
         if self._server is not None:
             self._server.close()
         for s in list(self.sessions):
-            if s.transport is not None:
-                s.transport.abort()
-            s.closing = True
+            s.abort()
         self.sessions.clear()
         if self._server is not None:
             await self._server.wait_closed()

@@ -20,6 +20,7 @@ from tickets.service import (
     create_tickets,
     find_open_ticket,
     get_for_caller,
+    open_ticket_status,
     record_satisfaction,
 )
 
@@ -68,6 +69,9 @@ async def test_lookup_needs_the_callers_own_number(session):
     found = await find_open_ticket(session, "13800000004")
     assert found.id == open_.id
     assert await find_open_ticket(session, "") is None
+    assert await open_ticket_status(session, "13800000004") == (open_.number, open_.status)
+    assert await open_ticket_status(session, "13900000000") is None
+    assert await open_ticket_status(session, "") is None
 
 
 @pytest.fixture

@@ -117,3 +117,73 @@ def test_any_chunking_gives_the_same_frames(cuts: list[int]) -> None:
     c.feed(stream[pos:])
     got.extend(frames(c))
     assert got == expected
+
+
+# The fast path (whole CRLF frames decoded in bulk) must give exactly what the general path
+# gives, for any bytes and any chunking: the general path is the reference.
+_PIECES = [
+    b"\r\n",
+    b"\r\n\r\n",
+    b"\r",
+    b"\n",
+    b": ",
+    b":",
+    b"Event",
+    b"Key",
+    b"v",
+    b" ",
+    "张".encode(),
+    "张".encode()[:2],
+    b"\xff",
+    b"Event: X\r\n",
+    b"Key: 1\r\n",
+]
+
+
+class _GeneralOnly(AmiCodec):
+    __slots__ = ()
+
+    def _plain_frames(self, buf: bytearray, pos: int, end: int) -> int:
+        return pos
+
+
+@given(
+    st.lists(st.sampled_from(_PIECES), max_size=60),
+    st.lists(st.integers(min_value=1, max_value=40), max_size=20),
+    st.sampled_from([16, 64 * 1024]),
+)
+def test_fast_path_gives_what_the_general_path_gives(
+    pieces: list[bytes], cuts: list[int], max_frame: int
+) -> None:
+    stream = b"".join(pieces)
+    fast, general = (
+        AmiCodec("server", max_frame=max_frame),
+        _GeneralOnly("server", max_frame=max_frame),
+    )
+    got: list = []
+    want: list = []
+    pos = 0
+    for n in [*cuts, len(stream)]:
+        chunk = stream[pos : pos + n]
+        pos += n
+        fast.feed(chunk)
+        general.feed(chunk)
+        got.extend(frames(fast))
+        want.extend(frames(general))
+    assert got == want
+    assert fast._buf == general._buf
+
+
+def test_encode_fast_path_matches_the_general_one() -> None:
+    from pbx.codec import _encode_plain
+
+    h = {"Event": "Newchannel", "CallerIDName": "张三", "Empty": "", "Privilege": "call,all"}
+    assert _encode_plain(h) is not None  # the fast path takes it
+    assert encode_message(h) == encode_message(list(h.items()))
+    for bad in ("a\nb", "a\rb", "a\r\nb", "\n"):
+        assert _encode_plain({"Event": "X", "V": bad}) is None
+    with pytest.raises(ValueError):
+        encode_message({"Event": "X", "Bad": "a\nb"})
+    with pytest.raises(ValueError):
+        encode_message({"Event": "X", "Bad: name": "a"})
+    assert encode_message({"Event": "X", "N": 5}) == b"Event: X\r\nN: 5\r\n\r\n"
