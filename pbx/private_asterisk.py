@@ -498,3 +498,54 @@ def _sections_with(text: str, key: str) -> list[str]:
         if current and not template and key_re.match(line) and current not in out:
             out.append(current)
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pbx.private_asterisk``: start one for trying the backend out, print the
+    settings that point ``hotline serve`` at it, and stop it on Ctrl-C."""
+    import argparse
+    import tempfile
+
+    p = argparse.ArgumentParser(prog="python -m pbx.private_asterisk", description=main.__doc__)
+    p.add_argument("--agi-port", type=int, default=4573, help="the backend's FastAGI port")
+    p.add_argument("--dir", type=Path, help="folder to run in (default: a temporary one)")
+    p.add_argument(
+        "--extra-dialplan",
+        type=Path,
+        help="contexts to append, e.g. tests/asterisk/sim_extensions.conf (simulated seats "
+        "and callers; it needs --module app_senddtmf.so --module func_global.so)",
+    )
+    p.add_argument("--module", action="append", default=[], help="a module to load as well")
+    args = p.parse_args(argv)
+    install = find_asterisk()
+    if install is None:
+        print("no Asterisk found: run `make asterisk` (or set ASTERISK_PREFIX)")
+        return 1
+    with contextlib.ExitStack() as stack:
+        workdir = args.dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        sounds_yaml = REPO_DIR / "config" / "sounds.yaml"
+        sounds = re.findall(r"^\s*-\s*(\S+)", sounds_yaml.read_text("utf-8"), re.M)
+        a = PrivateAsterisk(
+            install,
+            workdir,
+            agi_port=args.agi_port,
+            extra_dialplan=args.extra_dialplan.read_text("utf-8") if args.extra_dialplan else "",
+            extra_modules=args.module,
+            sounds=sounds,
+        )
+        stack.callback(a.stop)
+        a.start()
+        print(f"Asterisk {install.version} running in {workdir}")
+        print(f"  export HOTLINE_AMI_URL='{a.ami_url}' HOTLINE_AGI_PORT={args.agi_port}")
+        print(f"  CLI: {install.binary} -C {a.conf} -r")
+        print("Ctrl-C stops it.")
+        try:
+            while a.running:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
