@@ -14,8 +14,6 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 src=${ASTERISK_SOURCE:-$repo/../shared/asterisk/src/asterisk-20.20.1.tar.xz}
-[ -f "$src" ] || { echo "build-asterisk: no source tarball at $src (set ASTERISK_SOURCE)" >&2; exit 1; }
-src=$(cd "$(dirname "$src")" && pwd)/$(basename "$src")
 name=$(basename "$src"); name=${name%.tar.*}          # asterisk-20.20.1
 version=${name#asterisk-}
 prefix=${ASTERISK_PREFIX:-$repo/.asterisk/$version}
@@ -31,6 +29,9 @@ if built; then echo "build-asterisk: reusing $prefix ($("$prefix/sbin/asterisk" 
 exec 9>"$prefix/.build.lock"
 flock 9
 if built; then echo "build-asterisk: reusing $prefix (built meanwhile)"; exit 0; fi
+
+[ -f "$src" ] || { echo "build-asterisk: no source tarball at $src (set ASTERISK_SOURCE)" >&2; exit 1; }
+src=$(cd "$(dirname "$src")" && pwd)/$(basename "$src")
 
 # --- Debian build packages, by name, only those missing -------------------------------------
 pkgs="build-essential pkg-config xz-utils libjansson-dev libxml2-dev libsqlite3-dev uuid-dev
