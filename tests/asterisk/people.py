@@ -83,7 +83,9 @@ class Caller:
         return v
 
 
-async def call(gw: AmiGateway, c: Caller, *, exten: str = "12345") -> None:
+async def call(gw: AmiGateway, c: Caller, *, exten: str = "12345") -> str:
+    """Place the call; returns once Asterisk has answered it (``OriginateResponse``), so
+    that its channels exist (an ``Async`` originate answers before they do). Its Uniqueid."""
     r = await gw.originate(
         f"Local/{exten}@callers/n",
         context="caller-sim",
@@ -91,8 +93,10 @@ async def call(gw: AmiGateway, c: Caller, *, exten: str = "12345") -> None:
         caller_id=c.caller_id,
         variables=c.variables(),
         timeout_ms=10000,
+        wait=True,
     )
-    assert r.queued
+    assert r.success and r.uniqueid, r
+    return r.uniqueid
 
 
 async def wait_until(pred, timeout: float, what: str, every: float = 0.2):
