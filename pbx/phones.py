@@ -1,0 +1,175 @@
+"""SIP phones for the seats, with pyVoIP 1.6.8 against Asterisk 20's chan_sip.
+
+The one module that knows pyVoIP (``../shared/asterisk/PYVOIP.md`` records what it does and
+does not do here). A :class:`SeatPhone` registers as one peer of ``pbx/asterisk/sip.conf``
+(queue member ``SIP/<peer>``, whose device state follows the registration), answers when the
+queue rings it, sends audio (silence) for the talk time, and hangs up.
+
+The pyVoIP defects that touch seats, and what is done about them here:
+
+* import order: ``pyVoIP.VoIP`` before ``pyVoIP.SIP`` (the other order is a circular import);
+* Call-IDs are a hash of a counter starting at 1 in every process: a phone restarted on the
+  same address reuses its last REGISTER Call-ID, Asterisk answers 500 and pyVoIP waits 5 s.
+  The counter is seeded at random;
+* the RTP port is picked at random in the phone's range without asking the OS: each phone
+  gets a range of its own (``rtp_ports``), above Asterisk's;
+* a ``CANCEL`` (the caller gave up, or the queue stopped ringing this seat) is not passed to
+  the call: it would stay ringing and ``answer()`` would still send 200 OK. Here the call is
+  marked cancelled and answered ``487 Request Terminated``;
+* incoming audio piles up unless read: it is read as fast as it comes while talking (pyVoIP
+  still keeps every packet of a call in memory until the call ends).
+
+Audio is 8 kHz 8-bit unsigned linear PCM for pyVoIP (silence is 0x80), PCMU on the wire.
+Each phone costs two threads idle, two RTP threads and a callback thread per call.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# pyVoIP.VoIP must be imported before pyVoIP.SIP (the other order is a circular import)
+# isort: off
+from pyVoIP.VoIP import CallState, PhoneStatus, VoIPCall, VoIPPhone
+from pyVoIP import SIP
+
+# isort: on
+
+__all__ = ["SeatPhone", "SeatStats"]
+
+log = logging.getLogger(__name__)
+
+#: 20 ms of silence in pyVoIP's 8-bit unsigned linear PCM.
+SILENCE_20MS = b"\x80" * 160
+
+
+@dataclass
+class SeatStats:
+    rung: int = 0
+    answered: int = 0
+    cancelled: int = 0
+    hung_up_by_seat: int = 0
+    hung_up_by_caller: int = 0
+    talk_s: list[float] = field(default_factory=list)
+
+
+class SeatPhone:
+    """A seat's softphone: registered to ``server:port`` as ``user``.
+
+    ``talk_s`` (seconds, or a function of nothing returning seconds) is how long it talks
+    before hanging up; ``ring_s`` how long it lets the phone ring before answering.
+    """
+
+    def __init__(
+        self,
+        server: str,
+        port: int,
+        user: str,
+        secret: str,
+        *,
+        sip_port: int,
+        rtp_ports: tuple[int, int],
+        talk_s: float | Callable[[], float] = 3.0,
+        ring_s: float = 0.5,
+        my_ip: str = "127.0.0.1",
+    ) -> None:
+        self.user = user
+        self.talk_s = talk_s
+        self.ring_s = ring_s
+        self.stats = SeatStats()
+        self._lock = threading.Lock()
+        self._cancelled: set[str] = set()
+        self.phone = VoIPPhone(
+            server,
+            port,
+            user,
+            secret,
+            myIP=my_ip,
+            callCallback=self._on_call,
+            sipPort=sip_port,
+            rtpPortLow=rtp_ports[0],
+            rtpPortHigh=rtp_ports[1],
+        )
+        # Defect 2: a Call-ID counter of our own, starting anywhere.
+        self.phone.sip.callID = SIP.Counter(random.randrange(1, 2**31))
+        # Defect 4: see CANCEL before pyVoIP drops it.
+        self.phone.sip.callCallback = self._sip_message
+
+    # -- life ---------------------------------------------------------------------------
+    def start(self, timeout: float = 10.0) -> None:
+        """Register (pyVoIP's ``start`` registers in the background); wait until it has."""
+        self.phone.start()
+        deadline = time.monotonic() + timeout
+        while self.phone.get_status() != PhoneStatus.REGISTERED:
+            if self.phone.get_status() == PhoneStatus.FAILED or time.monotonic() > deadline:
+                status = self.phone.get_status()
+                self.stop()
+                raise RuntimeError(f"SIP phone {self.user} did not register ({status.name})")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Hang up what is up, de-register, stop the threads."""
+        try:
+            self.phone.stop()
+        except Exception:  # pyVoIP raises on a socket already closed; stop is best effort
+            log.debug("stopping %s", self.user, exc_info=True)
+
+    @property
+    def registered(self) -> bool:
+        return self.phone.get_status() == PhoneStatus.REGISTERED
+
+    # -- SIP ----------------------------------------------------------------------------
+    def _sip_message(self, message: SIP.SIPMessage) -> None:
+        if message.type == SIP.SIPMessageType.MESSAGE and message.method == "CANCEL":
+            call_id = message.headers["Call-ID"]
+            with self._lock:
+                self._cancelled.add(call_id)
+            call = self.phone.calls.get(call_id)
+            if call is not None and call.state == CallState.RINGING:
+                self._terminate(call)
+            return
+        self.phone.callback(message)
+
+    def _terminate(self, call: VoIPCall) -> None:
+        """``487 Request Terminated`` for a cancelled INVITE; the call is over."""
+        busy = self.phone.sip.gen_busy(call.request)
+        response = busy.replace("SIP/2.0 486 Busy Here", "SIP/2.0 487 Request Terminated", 1)
+        self.phone.sip.out.sendto(response.encode("utf8"), (self.phone.server, self.phone.port))
+        call.state = CallState.ENDED
+        self.phone.calls.pop(call.request.headers["Call-ID"], None)
+
+    def _was_cancelled(self, call: VoIPCall) -> bool:
+        with self._lock:
+            return call.request.headers["Call-ID"] in self._cancelled
+
+    # -- a call ---------------------------------------------------------------------------
+    def _on_call(self, call: VoIPCall) -> None:
+        """pyVoIP runs this in a thread of its own about 1 s after sending 180 Ringing."""
+        self.stats.rung += 1
+        try:
+            time.sleep(self.ring_s)
+            if self._was_cancelled(call) or call.state != CallState.RINGING:
+                self.stats.cancelled += 1
+                return
+            call.answer()
+            self.stats.answered += 1
+            talk = self.talk_s() if callable(self.talk_s) else self.talk_s
+            start = time.monotonic()
+            next_at = start
+            while call.state == CallState.ANSWERED and time.monotonic() - start < talk:
+                call.write_audio(SILENCE_20MS)
+                call.read_audio(160, blocking=False)  # keep up with what the caller sends
+                next_at += 0.02
+                time.sleep(max(0.0, next_at - time.monotonic()))
+            self.stats.talk_s.append(time.monotonic() - start)
+            if call.state == CallState.ANSWERED:
+                call.hangup()
+                self.stats.hung_up_by_seat += 1
+            else:
+                self.stats.hung_up_by_caller += 1
+        except Exception:
+            log.exception("seat phone %s: the call failed", self.user)

@@ -1,0 +1,87 @@
+"""Real SIP phones (pyVoIP, ``pbx/phones.py``) as seats: registered to the private Asterisk as
+peers of the shipped ``sip.conf``, queue members ``SIP/<peer>``, rung by ``Queue()``. They
+answer, send audio for the talk time and hang up; the controller's books still equal
+Asterisk's, and a seat whose phone is not registered counts as ``unavailable``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import sqlite3
+
+import pytest
+
+from pbx.private_asterisk import free_port
+
+from .people import Caller, Driver, call, eventually, wait_quiet
+
+pytestmark = pytest.mark.asterisk
+pyVoIP = pytest.importorskip("pyVoIP", reason="pyVoIP is not installed")
+
+Q = "hotline"
+
+
+def _phone(pbx, peer: str, talk_s: float):
+    from pbx.phones import SeatPhone
+
+    low = 41000 + 20 * random.randrange(900)  # above Asterisk's RTP range, one range a phone
+    return SeatPhone(
+        "127.0.0.1",
+        pbx.sip_port,
+        peer,
+        pbx.sip_secrets[peer],
+        sip_port=free_port(socket.SOCK_DGRAM),
+        rtp_ports=(low, low + 19),
+        talk_s=talk_s,
+    )
+
+
+async def test_sip_seats_answer_and_an_unregistered_one_is_unavailable(
+    pbx, runtime, tmp_path
+) -> None:
+    seat1, seat2 = _phone(pbx, "seat8001", 2.0), _phone(pbx, "seat8002", 2.0)
+    board = runtime.controller.seats.seats
+    try:
+        await asyncio.to_thread(seat1.start)
+        await asyncio.to_thread(seat2.start)
+        async with Driver(pbx) as gw:
+            for peer in ("seat8001", "seat8002"):
+                iface = f"SIP/{peer}"
+                await gw.add_member(Q, iface, member_name=f"座席{peer[4:]}", state_interface=iface)
+            await eventually(lambda: len(board) == 2, what="both seats on the board")
+            now = runtime.now
+            assert {s.state(now()) for s in board.values()} == {"ready"}
+
+            await asyncio.to_thread(seat2.stop)  # de-registers: the device goes unavailable
+            await eventually(
+                lambda: board["SIP/seat8002"].state(now()) == "unavailable", 10, "unavailable"
+            )
+            assert board["SIP/seat8001"].state(now()) == "ready"
+
+            callers = [Caller(f"市民{i}", f"1380000{i:04d}", patience=25) for i in range(3)]
+            for c in callers:
+                await call(gw, c)
+                await asyncio.sleep(0.3)
+            await wait_quiet(gw, 60)
+            await runtime.settle()
+            status = await gw.queue_status(Q)
+    finally:
+        for phone in (seat1, seat2):
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(phone.stop)
+
+    params = status.params[Q]
+    st = runtime.controller.calls.stats[Q]
+    assert st.offered == 3 == st.answered + st.abandoned
+    assert (st.answered, st.abandoned) == (params.completed, params.abandoned)
+    assert st.answered >= 1  # one seat, wrap-up 10 s: the others may run out of patience
+    members = {m.interface: m for m in status.members}
+    assert members["SIP/seat8002"].status == 5  # AST_DEVICE_UNAVAILABLE
+    assert board["SIP/seat8001"].calls_taken == seat1.stats.answered == st.answered
+    assert seat2.stats.rung == 0
+    with sqlite3.connect(tmp_path / "tickets.db") as db:
+        rows = db.execute("SELECT seat, caller_name FROM tickets").fetchall()
+    assert len(rows) == st.answered
+    assert {r[0] for r in rows} == {"座席8001"}
