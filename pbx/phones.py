@@ -16,6 +16,11 @@ The pyVoIP defects that touch seats, and what is done about them here:
 * a ``CANCEL`` (the caller gave up, or the queue stopped ringing this seat) is not passed to
   the call: it would stay ringing and ``answer()`` would still send 200 OK. Here the call is
   marked cancelled and answered ``487 Request Terminated``;
+* (callers) the ACK of a 200 OK carries a fresh random To-tag and goes to the To URI, so
+  Asterisk never matches it, holds back its BYE and cuts the call at 32 s: :func:`_gen_ack`
+  sends it with the remote tag, to the Contact, on a new branch, with our own Via;
+* (callers) pyVoIP cannot send DTMF: :func:`send_dtmf` sends RFC 4733 events (payload type
+  101) on the call's RTP socket;
 * incoming audio piles up unless read: it is read as fast as it comes while talking (pyVoIP
   still keeps every packet of a call in memory until the call ends).
 
@@ -27,6 +32,8 @@ from __future__ import annotations
 
 import logging
 import random
+import secrets
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -39,7 +46,7 @@ from pyVoIP import SIP
 
 # isort: on
 
-__all__ = ["SeatPhone", "SeatStats"]
+__all__ = ["CallerPhone", "SeatPhone", "SeatStats"]
 
 log = logging.getLogger(__name__)
 
@@ -173,3 +180,128 @@ class SeatPhone:
                 self.stats.hung_up_by_caller += 1
         except Exception:
             log.exception("seat phone %s: the call failed", self.user)
+
+
+# -- callers ----------------------------------------------------------------------------------
+#: RFC 4733 event codes.
+_EVENTS = {**{str(d): d for d in range(10)}, "*": 10, "#": 11}
+
+
+def _gen_ack(sip: SIP.SIPClient, response: SIP.SIPMessage) -> str:
+    """The ACK pyVoIP should send for ``response`` to its INVITE (defect 1)."""
+    to_tag = response.headers["To"].get("tag") or sip.gen_tag()
+    from_tag = response.headers["From"].get("tag") or sip.tagLibrary[response.headers["Call-ID"]]
+    if response.status == SIP.SIPStatus.OK:  # a new transaction: to the Contact, new branch
+        contact = str(response.headers.get("Contact", ""))
+        uri = contact.split("<", 1)[-1].split(">", 1)[0].strip() or response.headers["To"]["raw"]
+        branch = f"z9hG4bK{secrets.token_hex(8)}"
+        via = f"Via: SIP/2.0/UDP {sip.myIP}:{sip.myPort};branch={branch};rport\r\n"
+    else:  # ACK of a final error answer: same transaction (its branch), to the request URI
+        uri = response.headers["To"]["raw"].strip("<").strip(">")
+        via = sip._gen_response_via_header(response)
+    return (
+        f"ACK {uri} SIP/2.0\r\n{via}Max-Forwards: 70\r\n"
+        f"To: {response.headers['To']['raw']};tag={to_tag}\r\n"
+        f"From: {response.headers['From']['raw']};tag={from_tag}\r\n"
+        f"Call-ID: {response.headers['Call-ID']}\r\n"
+        f"CSeq: {response.headers['CSeq']['check']} ACK\r\n"
+        "Content-Length: 0\r\n\r\n"
+    )
+
+
+def send_dtmf(call: VoIPCall, digits: str, *, duration_ms: int = 120, gap_s: float = 0.25) -> None:
+    """Send ``digits`` as RFC 4733 telephone events on the call's RTP socket (defect 5):
+    payload type 101, the call's SSRC, marker on the first packet of a digit, three end
+    packets, ``duration_ms`` a digit and ``gap_s`` between digits."""
+    client = call.RTPClients[0]
+    dest = (client.outIP, client.outPort)
+    steps = max(1, duration_ms // 20)
+    for n, digit in enumerate(digits):
+        if n:
+            time.sleep(gap_s)
+        event = _EVENTS[digit]
+        ts = client.outTimestamp
+        for i in range(steps + 3):
+            end = i >= steps
+            duration = 160 * min(i + 1, steps)
+            seq = client.outSequence = (client.outSequence + 1) % 65536
+            header = struct.pack(
+                "!BBHII", 0x80, (0x80 if i == 0 else 0) | 101, seq, ts, client.outSSRC
+            )
+            payload = struct.pack("!BBH", event, (0x80 if end else 0) | 10, duration)
+            client.sout.sendto(header + payload, dest)
+            if not end:
+                time.sleep(0.02)
+
+
+class CallerPhone:
+    """A citizen's phone registered as ``user`` (a peer whose context leads to the hotline):
+    :meth:`dial` calls, presses keys in the IVR, and hangs up when its patience runs out
+    unless the other side hung up first."""
+
+    def __init__(
+        self,
+        server: str,
+        port: int,
+        user: str,
+        secret: str,
+        *,
+        sip_port: int,
+        rtp_ports: tuple[int, int],
+        my_ip: str = "127.0.0.1",
+    ) -> None:
+        self.user = user
+        self.phone = VoIPPhone(
+            server,
+            port,
+            user,
+            secret,
+            myIP=my_ip,
+            sipPort=sip_port,
+            rtpPortLow=rtp_ports[0],
+            rtpPortHigh=rtp_ports[1],
+        )
+        self.phone.sip.callID = SIP.Counter(random.randrange(1, 2**31))
+        sip = self.phone.sip
+        sip.gen_ack = lambda response: _gen_ack(sip, response)  # type: ignore[method-assign]
+
+    start = SeatPhone.start
+    stop = SeatPhone.stop
+    registered = SeatPhone.registered
+
+    def dial(
+        self,
+        number: str,
+        *,
+        keys: str = "",
+        first_key_s: float = 1.0,
+        key_gap_s: float = 1.0,
+        patience_s: float = 30.0,
+        answer_timeout_s: float = 10.0,
+    ) -> str:
+        """Call ``number``; once answered, press ``keys`` (the first after ``first_key_s``,
+        then one every ``key_gap_s``), sending silence meanwhile; hang up ``patience_s``
+        after the answer unless the other side hung up first. Returns ``"remote"`` (the
+        other side hung up), ``"caller"`` (patience ran out) or ``"unanswered"``."""
+        call = self.phone.call(number)
+        deadline = time.monotonic() + answer_timeout_s
+        while call.state == CallState.DIALING:
+            if time.monotonic() > deadline:
+                return "unanswered"
+            time.sleep(0.02)
+        if call.state != CallState.ANSWERED:
+            return "unanswered"
+        start = time.monotonic()
+        pending = list(keys)
+        next_key = start + first_key_s
+        while call.state == CallState.ANSWERED and time.monotonic() - start < patience_s:
+            call.write_audio(SILENCE_20MS)
+            call.read_audio(160, blocking=False)
+            if pending and time.monotonic() >= next_key:
+                send_dtmf(call, pending.pop(0))
+                next_key = time.monotonic() + key_gap_s
+            time.sleep(0.02)
+        if call.state == CallState.ANSWERED:
+            call.hangup()
+            return "caller"
+        return "remote"

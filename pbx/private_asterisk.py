@@ -240,7 +240,8 @@ class PrivateAsterisk:
     ``sounds``: names (``hotline/main-menu``) to install as short u-law silence under
     ``sounds/zh`` and ``sounds/en``, so that the IVR's prompts exist. ``extra_dialplan``:
     contexts appended to the dialplan (the tests' simulated callers and seats), and
-    ``extra_modules`` the modules it needs beyond ``modules.conf`` (``load =>`` lines added).
+    ``extra_modules`` the modules it needs beyond ``modules.conf`` (``load =>`` lines added);
+    ``extra_sip``: peers appended to ``sip.conf`` (they get fresh secrets too).
     """
 
     def __init__(
@@ -251,6 +252,7 @@ class PrivateAsterisk:
         agi_port: int,
         extra_dialplan: str = "",
         extra_modules: Iterable[str] = (),
+        extra_sip: str = "",
         sounds: Iterable[str] = (),
         sound_seconds: float = 0.2,
         config_dir: Path = SHIPPED_DIR,
@@ -260,6 +262,7 @@ class PrivateAsterisk:
         self.agi_port = agi_port
         self.extra_dialplan = extra_dialplan
         self.extra_modules = list(extra_modules)
+        self.extra_sip = extra_sip
         self.sounds = list(sounds)
         self.sound_seconds = sound_seconds
         self.config_dir = Path(config_dir)
@@ -321,7 +324,10 @@ class PrivateAsterisk:
         text = conf_set(text, "general", "bindaddr", "127.0.0.1")
         src["manager.conf"] = conf_set(text, self.ami_user, "secret", self.ami_secret)
 
-        text = conf_set(src["sip.conf"], "general", "udpbindaddr", f"127.0.0.1:{self.sip_port}")
+        sip = src["sip.conf"] + (
+            f"\n; added by the test harness\n{self.extra_sip}" if self.extra_sip else ""
+        )
+        text = conf_set(sip, "general", "udpbindaddr", f"127.0.0.1:{self.sip_port}")
         for name in _sections_with(text, "secret"):
             self.sip_secrets[name] = secrets.token_urlsafe(12)
             text = conf_set(text, name, "secret", self.sip_secrets[name])

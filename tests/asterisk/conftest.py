@@ -83,7 +83,7 @@ def ivr_config(tmp_path_factory) -> Path:
     return make_ivr_config(tmp_path_factory.mktemp("config"), IVR_DIGIT_MS)
 
 
-def make_pbx(install, workdir: Path, config_dir: Path) -> PrivateAsterisk:
+def make_pbx(install, workdir: Path, config_dir: Path, **kw) -> PrivateAsterisk:
     return PrivateAsterisk(
         install,
         workdir,
@@ -91,6 +91,7 @@ def make_pbx(install, workdir: Path, config_dir: Path) -> PrivateAsterisk:
         extra_dialplan=(HERE / "sim_extensions.conf").read_text("utf-8"),
         extra_modules=SIM_MODULES,
         sounds=sounds_of(config_dir),
+        **kw,
     )
 
 

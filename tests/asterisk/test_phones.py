@@ -15,6 +15,7 @@ import pytest
 
 from pbx.private_asterisk import free_port
 
+from .conftest import make_ivr_config, make_pbx, settings_for
 from .people import Caller, Driver, call, eventually, wait_quiet
 
 pytestmark = pytest.mark.asterisk
@@ -85,3 +86,72 @@ async def test_sip_seats_answer_and_an_unregistered_one_is_unavailable(
         rows = db.execute("SELECT seat, caller_name FROM tickets").fetchall()
     assert len(rows) == st.answered
     assert {r[0] for r in rows} == {"座席8001"}
+
+
+#: Citizens' phones registered to Asterisk (a site's callers come over a trunk instead).
+CALLER_PEERS = """
+[caller2001](seat)
+context = callers
+callerid = "市民" <13900002001>
+secret = set-by-the-harness
+"""
+
+
+@pytest.fixture
+def sip_pbx(asterisk_install, tmp_path, keyed_config):
+    a = make_pbx(asterisk_install, tmp_path / "asterisk", keyed_config, extra_sip=CALLER_PEERS)
+    try:
+        a.start()
+        yield a
+    finally:
+        a.stop()
+
+
+@pytest.fixture(scope="module")
+def keyed_config(tmp_path_factory):
+    return make_ivr_config(tmp_path_factory.mktemp("keyed"), 4000)
+
+
+async def test_a_sip_caller_keys_the_ivr_and_talks_to_a_sip_seat(
+    sip_pbx, tmp_path, keyed_config
+) -> None:
+    from hotline.runtime import Runtime
+    from pbx.phones import CallerPhone
+
+    pbx = sip_pbx
+    rt = Runtime(settings_for(pbx, tmp_path, keyed_config))
+    seat = _phone(pbx, "seat8001", 2.0)
+    low = 41000 + 20 * random.randrange(900)
+    caller = CallerPhone(
+        "127.0.0.1",
+        pbx.sip_port,
+        "caller2001",
+        pbx.sip_secrets["caller2001"],
+        sip_port=free_port(socket.SOCK_DGRAM),
+        rtp_ports=(low, low + 19),
+    )
+    try:
+        await rt.start()
+        await asyncio.to_thread(seat.start)
+        await asyncio.to_thread(caller.start)
+        async with Driver(pbx) as gw:
+            await gw.add_member("urgent", "SIP/seat8001", member_name="座席8001")
+            # 1: Mandarin; 6: urgent outages. The seat talks 2 s and hangs up.
+            ended = await asyncio.to_thread(
+                caller.dial, "12345", keys="16", first_key_s=1.0, key_gap_s=1.0, patience_s=40
+            )
+            await wait_quiet(gw, 30)
+            await rt.settle()
+            status = await gw.queue_status("urgent")
+    finally:
+        for phone in (caller, seat):
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(phone.stop)
+        await rt.stop()
+    assert ended == "remote"  # Asterisk's BYE reached the caller (pyVoIP's ACK fixed)
+    st = rt.controller.calls.stats["urgent"]
+    assert st.offered == st.answered == status.params["urgent"].completed == 1
+    assert seat.stats.answered == 1 and seat.stats.hung_up_by_seat == 1
+    with sqlite3.connect(tmp_path / "tickets.db") as db:
+        rows = db.execute("SELECT queue, seat, caller_num, caller_name FROM tickets").fetchall()
+    assert rows == [("urgent", "座席8001", "13900002001", "市民")]
