@@ -354,6 +354,10 @@ from hotline.cli_replay import register as _register_replay  # noqa: E402
 
 _register_replay(app)
 
+from hotline.cli_phones import register as _register_phones  # noqa: E402
+
+_register_phones(app)
+
 
 def main() -> None:  # pragma: no cover
     app()

@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import random
 import secrets
+import socket
 import struct
 import threading
 import time
@@ -305,3 +306,110 @@ class CallerPhone:
             call.hangup()
             return "caller"
         return "remote"
+
+
+# -- a set of phones (hotline phones) ---------------------------------------------------------
+def run_phones(
+    server: str,
+    port: int,
+    *,
+    seats: dict[str, str],
+    callers: dict[str, str] | None = None,
+    calls: int = 0,
+    calls_per_minute: float = 6.0,
+    number: str = "12345",
+    keys: str = "",
+    talk_mean_s: float = 20.0,
+    patience_mean_s: float = 60.0,
+    ring_s: float = 1.0,
+    duration_s: float | None = None,
+    my_ip: str = "127.0.0.1",
+    rtp_base: int = 41000,
+    seed: int | None = None,
+    stop: threading.Event | None = None,
+) -> dict[str, object]:
+    """Register ``seats`` (peer -> secret) as answering seat phones and ``callers`` (peer ->
+    secret) as callers; place ``calls`` calls (Poisson, ``calls_per_minute``) from the callers
+    in turn, each pressing ``keys`` in the IVR and hanging up after an exponential patience
+    (mean ``patience_mean_s``) unless the hotline hung up first; seats talk an exponential
+    time (mean ``talk_mean_s``). Runs until the calls are over and ``duration_s`` (if given)
+    has passed, or ``stop`` is set; then de-registers everything and returns a summary."""
+    rng = random.Random(seed)
+    stop = stop or threading.Event()
+    phones: list[SeatPhone | CallerPhone] = []
+    outcomes: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def udp_port() -> int:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((my_ip, 0))
+            return int(s.getsockname()[1])
+
+    def talk() -> float:
+        with lock:
+            return max(1.0, rng.expovariate(1 / talk_mean_s))
+
+    started = time.monotonic()
+    try:
+        for i, (peer, secret) in enumerate(seats.items()):
+            rtp = (rtp_base + 20 * i, rtp_base + 20 * i + 19)
+            seat = SeatPhone(
+                server, port, peer, secret, sip_port=udp_port(), rtp_ports=rtp,
+                talk_s=talk, ring_s=ring_s, my_ip=my_ip,
+            )  # fmt: skip
+            seat.start()
+            phones.append(seat)
+        dialers: list[CallerPhone] = []
+        for j, (peer, secret) in enumerate((callers or {}).items()):
+            k = len(seats) + j
+            rtp = (rtp_base + 20 * k, rtp_base + 20 * k + 19)
+            caller = CallerPhone(
+                server, port, peer, secret, sip_port=udp_port(), rtp_ports=rtp, my_ip=my_ip
+            )
+            caller.start()
+            phones.append(caller)
+            dialers.append(caller)
+
+        def one_call(caller: CallerPhone, patience: float) -> None:
+            try:
+                how = caller.dial(number, keys=keys, patience_s=patience)
+            except Exception:
+                log.exception("caller %s: the call failed", caller.user)
+                how = "failed"
+            with lock:
+                outcomes[how] = outcomes.get(how, 0) + 1
+
+        threads: list[threading.Thread] = []
+        if dialers:
+            for n in range(calls):
+                if n:
+                    stop.wait(rng.expovariate(calls_per_minute / 60.0))
+                if stop.is_set():
+                    break
+                patience = max(1.0, rng.expovariate(1 / patience_mean_s))
+                t = threading.Thread(
+                    target=one_call, args=(dialers[n % len(dialers)], patience), daemon=True
+                )
+                t.start()
+                threads.append(t)
+        for t in threads:
+            while t.is_alive() and not stop.is_set():
+                t.join(0.2)
+        if duration_s is not None:
+            stop.wait(max(0.0, duration_s - (time.monotonic() - started)))
+        elif not dialers:
+            stop.wait()
+    finally:
+        for p in phones:
+            p.stop()
+    seat_phones = [p for p in phones if isinstance(p, SeatPhone)]
+    return {
+        "seats": len(seat_phones),
+        "rung": sum(p.stats.rung for p in seat_phones),
+        "answered": sum(p.stats.answered for p in seat_phones),
+        "cancelled": sum(p.stats.cancelled for p in seat_phones),
+        "hung_up_by_seat": sum(p.stats.hung_up_by_seat for p in seat_phones),
+        "calls": sum(outcomes.values()),
+        "caller_outcomes": outcomes,
+        "elapsed_s": round(time.monotonic() - started, 1),
+    }

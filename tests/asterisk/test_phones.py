@@ -94,6 +94,7 @@ CALLER_PEERS = """
 context = callers
 callerid = "市民" <13900002001>
 secret = set-by-the-harness
+call-limit = 10
 """
 
 
@@ -155,3 +156,35 @@ async def test_a_sip_caller_keys_the_ivr_and_talks_to_a_sip_seat(
     with sqlite3.connect(tmp_path / "tickets.db") as db:
         rows = db.execute("SELECT queue, seat, caller_num, caller_name FROM tickets").fetchall()
     assert rows == [("urgent", "座席8001", "13900002001", "市民")]
+
+
+async def test_hotline_phones_runs_seats_and_callers(sip_pbx) -> None:
+    import json
+    import os
+    import sys
+
+    pbx = sip_pbx
+    env = dict(os.environ)
+    env["HOTLINE_AMI_URL"] = pbx.ami_url
+    env["HOTLINE_SIP_SECRETS"] = ",".join(f"{p}={s}" for p, s in pbx.sip_secrets.items())
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hotline.cli", "phones",
+        "--seats", "seat8001..seat8002", "--callers", "caller2001", "--queue", "hotline",
+        "--port", str(pbx.sip_port), "--calls", "2", "--calls-per-minute", "30",
+        "--talk-mean", "2", "--patience-mean", "40", "--seed", "1",
+        "--rtp-base", str(41000 + 20 * random.randrange(800)),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 90)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    summary = json.loads(out.decode().strip().splitlines()[-1])
+    assert summary["seats"] == 2 and summary["calls"] == 2
+    async with Driver(pbx) as gw:
+        status = await gw.queue_status("hotline")
+    members = {m.interface: m for m in status.members}
+    assert set(members) == {"SIP/seat8001", "SIP/seat8002"}
+    # the phones stopped: de-registered, so Asterisk sees the devices unavailable
+    assert {m.status for m in members.values()} == {5}
+    params = status.params["hotline"]
+    assert params.completed == summary["answered"]
+    assert params.completed + params.abandoned == 2
