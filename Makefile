@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-asterisk asterisk check bench lint clean
+.PHONY: install run test test-asterisk asterisk check bench bench-phones lint clean
 
 install: $(STAMP)
 
@@ -44,6 +44,13 @@ check: lint test
 
 bench: install
 	$(BIN)/python -m bench
+	@$(MAKE) --no-print-directory bench-phones
+
+# Real SIP phones through a private Asterisk (bench/phones.py); skipped without an Asterisk.
+bench-phones: install
+	@if $(BIN)/python -c "from pbx.private_asterisk import find_asterisk as f; raise SystemExit(f() is None)"; then \
+	  $(BIN)/python -W ignore::UserWarning -m bench.phones --steps 10,20,40,80; \
+	else echo "*** no Asterisk found: the SIP phone benchmark is SKIPPED (make asterisk builds one). ***"; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

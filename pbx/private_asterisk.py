@@ -268,8 +268,9 @@ class PrivateAsterisk:
         self.config_dir = Path(config_dir)
         self.ami_port = free_port()
         self.sip_port = free_port(socket.SOCK_DGRAM)
-        base = 20000 + 2 * secrets.randbelow(10000)
-        self.rtp_range = (base, base + 98)
+        # 1000 RTP sessions (even ports; RTCP takes the odd ones), somewhere in 20000-32000
+        base = 20000 + 2 * secrets.randbelow(5000)
+        self.rtp_range = (base, base + 1998)
         self.ami_user = "hotline"
         self.ami_secret = secrets.token_urlsafe(16)
         #: Secrets given to the SIP peers of sip.conf, by peer name.

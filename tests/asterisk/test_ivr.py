@@ -97,9 +97,9 @@ async def test_a_caller_with_an_open_ticket_is_served_by_the_self_service(rt, pb
 
 async def test_the_survey_after_the_call_rates_its_ticket(rt, pbx, driver, tmp_path) -> None:
     await add_seats(driver, [8001])
-    # no keys: the IVR's fallback is the operator (queue hotline); the seat talks 2 s and
+    # 1: Mandarin, 0: the operator (queue hotline); the seat talks 2 s and
     # hangs up, then the caller presses 2 (basically satisfied) in the survey
-    await call(driver, Caller("周杰", "13500000002", talk=2, survey="2"))
+    await call(driver, Caller("周杰", "13500000002", talk=2, keys="ww1ww0", survey="2"))
     db_path = tmp_path / "tickets.db"
 
     async def rated():
