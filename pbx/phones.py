@@ -1,11 +1,13 @@
-"""SIP phones for the seats, with pyVoIP 1.6.8 against Asterisk 20's chan_sip.
+"""SIP phones for seats and callers, with pyVoIP 1.6.8 against Asterisk 20's chan_sip.
 
 The one module that knows pyVoIP (``../shared/asterisk/PYVOIP.md`` records what it does and
 does not do here). A :class:`SeatPhone` registers as one peer of ``pbx/asterisk/sip.conf``
 (queue member ``SIP/<peer>``, whose device state follows the registration), answers when the
-queue rings it, sends audio (silence) for the talk time, and hangs up.
+queue rings it, sends audio (silence) for the talk time, and hangs up. A :class:`CallerPhone`
+dials the hotline, presses keys in the IVR and hangs up when its patience runs out.
+:func:`run_phones` runs a set of both (``hotline phones``).
 
-The pyVoIP defects that touch seats, and what is done about them here:
+The pyVoIP defects met, and what is done about them here:
 
 * import order: ``pyVoIP.VoIP`` before ``pyVoIP.SIP`` (the other order is a circular import);
 * Call-IDs are a hash of a counter starting at 1 in every process: a phone restarted on the
@@ -47,7 +49,7 @@ from pyVoIP import SIP
 
 # isort: on
 
-__all__ = ["CallerPhone", "SeatPhone", "SeatStats"]
+__all__ = ["CallerPhone", "SeatPhone", "SeatStats", "run_phones", "send_dtmf"]
 
 log = logging.getLogger(__name__)
 
