@@ -277,6 +277,7 @@ class PrivateAsterisk:
         self.sip_secrets: dict[str, str] = {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self._short_run: Path | None = None
 
     # -- files ----------------------------------------------------------------------------
     @property
@@ -295,6 +296,19 @@ class PrivateAsterisk:
     def ami_url(self) -> str:
         return f"ami://{self.ami_user}:{self.ami_secret}@127.0.0.1:{self.ami_port}"
 
+    def _run_dir(self) -> Path:
+        """Where the CLI's control socket goes: ``<dir>/run``, unless that path is too long
+        for a Unix socket (108 bytes), then a short temporary folder, removed with this object."""
+        run = self.dir / "run"
+        if len(str(run / "asterisk.ctl").encode()) < 100:
+            return run
+        if self._short_run is None:
+            import tempfile
+
+            self._short_run = Path(tempfile.mkdtemp(prefix="hl-ast-"))
+            weakref.finalize(self, shutil.rmtree, self._short_run, True)
+        return self._short_run
+
     def render(self) -> None:
         """Write ``etc/`` from the shipped files, and the folders Asterisk writes to."""
         d = self.dir
@@ -306,7 +320,7 @@ class PrivateAsterisk:
             "astdatadir": d / "data",
             "astagidir": d / "agi-bin",
             "astspooldir": d / "spool",
-            "astrundir": d / "run",
+            "astrundir": self._run_dir(),
             "astlogdir": d / "log",
             "astcachedir": d / "cache",
         }
