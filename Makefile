@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-fast check bench lint typecheck clean
+.PHONY: install run test test-fast test-asterisk asterisk check bench bench-phones lint typecheck clean
 
 install: $(STAMP)
 
@@ -18,17 +18,28 @@ run: install
 	$(BIN)/hotline serve
 
 # Every database test runs on SQLite; with HOTLINE_TEST_DATABASE_URL set (as .ci/run does)
-# it runs on PostgreSQL too.
+# it runs on PostgreSQL too. The tests against a real Asterisk are `make test-asterisk`.
 test: install
 	@if [ -z "$$HOTLINE_TEST_DATABASE_URL" ]; then \
 	  echo "*** HOTLINE_TEST_DATABASE_URL is not set: the PostgreSQL half of the database tests is SKIPPED (SQLite only). ***"; \
 	fi
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@$(BIN)/python -c "from pbx.private_asterisk import find_asterisk as f; a = f(); \
+	  print('*** The asterisk tier is SKIPPED by make test: ' + ('run make test-asterisk (Asterisk %s at %s).' % (a.version, a.binary) if a else 'no Asterisk found; make asterisk builds one, then make test-asterisk.') + ' ***')"
+	$(BIN)/python -m pytest -m "not asterisk" $(PYTEST_ARGS)
+
+# The tests against a real Asterisk started from pbx/asterisk/ (skipped, loudly, without one).
+test-asterisk: install
+	$(BIN)/python -m pytest -m asterisk tests/asterisk $(PYTEST_ARGS)
+
+# Builds ../shared/asterisk/src/asterisk-20.20.1.tar.xz into .asterisk/20.20.1 (reused when
+# already there). ASTERISK_SOURCE and ASTERISK_PREFIX override; see scripts/build-asterisk.sh.
+asterisk:
+	./scripts/build-asterisk.sh
 
 # The pure cores and the adapters alone, in well under a minute: no end-to-end run, no
 # statistical steady state (markers in pyproject). `make test` still runs everything.
 test-fast: install
-	$(BIN)/python -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow and not e2e and not asterisk" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
@@ -42,6 +53,13 @@ check: lint typecheck test
 
 bench: install
 	$(BIN)/python -m bench
+	@$(MAKE) --no-print-directory bench-phones
+
+# Real SIP phones through a private Asterisk (bench/phones.py); skipped without an Asterisk.
+bench-phones: install
+	@if $(BIN)/python -c "from pbx.private_asterisk import find_asterisk as f; raise SystemExit(f() is None)"; then \
+	  $(BIN)/python -W ignore::UserWarning -m bench.phones --steps 10,20,40,80; \
+	else echo "*** no Asterisk found: the SIP phone benchmark is SKIPPED (make asterisk builds one). ***"; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -13,6 +13,7 @@ from __future__ import annotations
 import typer
 
 from hotline.cli.config_check import app as config_app
+from hotline.cli.phones import phones
 from hotline.cli.replay import replay
 from hotline.cli.serve import serve
 from hotline.cli.simulate import simulate
@@ -29,6 +30,7 @@ app.command()(serve)
 app.command()(simulate)
 app.command()(staffing)
 app.command()(replay)
+app.command()(phones)
 app.add_typer(config_app, name="config")
 
 
