@@ -280,6 +280,7 @@ class _Protocol(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        self._link.received_at = time.monotonic()
         if self._record is not None:
             self._record(data)
         self._feed(data)
@@ -311,8 +312,11 @@ class AmiLink:
 
     After :meth:`connect` succeeded once, a lost connection is retried for ever with
     :func:`backoff_delay` until :meth:`close`; a keep-alive ``Ping`` every ``ping_interval``
-    seconds that gets no answer within the action timeout drops the connection (a stalled
-    Asterisk looks like a live socket).
+    seconds drops the connection when it goes unanswered while nothing at all arrives for the
+    action timeout (a stalled Asterisk looks like a live socket). A link still delivering
+    events is alive, only behind: its ``Pong`` is queued behind them in the one TCP stream, so
+    the keep-alive (and the resync's lists, and :meth:`sync`) wait on while bytes arrive, up
+    to ``flood_patience`` times the action timeout in all.
     """
 
     def __init__(
@@ -337,6 +341,7 @@ class AmiLink:
         rng: random.Random | None = None,
         max_frame: int = DEFAULT_MAX_FRAME,
         record_raw: Callable[[bytes], None] | None = None,
+        flood_patience: float = 10.0,
     ) -> None:
         self.host, self.port = host, port
         self.username = username
@@ -356,6 +361,9 @@ class AmiLink:
         self._rng = rng or random.Random()
         self._max_frame = max_frame
         self.record_raw = record_raw
+        self.flood_patience = flood_patience
+        #: ``time.monotonic()`` of the last bytes read from Asterisk (any connection).
+        self.received_at = 0.0
         self.tracker = ActionTracker()
         self._futures: dict[str, asyncio.Future[Pending]] = {}
         self._proto: _Protocol | None = None
@@ -547,9 +555,15 @@ class AmiLink:
                 if proto.closed or self._closing:
                     return
                 try:
-                    await self.ping()
-                except AmiTimeout:
-                    log.warning("AMI keep-alive Ping unanswered: dropping the connection")
+                    await self.sync()
+                except AmiTimeout as e:
+                    log.warning(
+                        "AMI keep-alive Ping unanswered (%s, and nothing else arrived for %g s "
+                        "or the wait reached %g times that): dropping the connection",
+                        e,
+                        self.action_timeout,
+                        self.flood_patience,
+                    )
                     proto.abort()
                     return
                 except AmiError:
@@ -724,8 +738,10 @@ class AmiLink:
 
         self._hold = None
         try:
-            qs = self._send({"Action": "QueueStatus"}, "list", None, on_response=hold)
-            cs = self._send({"Action": "CoreShowChannels"}, "list", None, on_response=hold)
+            qs = self._send({"Action": "QueueStatus"}, "list", None, on_response=hold, patient=True)
+            cs = self._send(
+                {"Action": "CoreShowChannels"}, "list", None, on_response=hold, patient=True
+            )
             results = await asyncio.gather(qs, cs, return_exceptions=True)
             if isinstance(results[0], BaseException):
                 raise results[0]
@@ -790,6 +806,7 @@ class AmiLink:
         *,
         need_login: bool = True,
         on_response: Callable[[Pending], None] | None = None,
+        patient: bool = False,
     ) -> ActionResult:
         name = str(action.get("Action", ""))
         headers = {k: v for k, v in action.items() if k.lower() != "actionid"}
@@ -806,10 +823,16 @@ class AmiLink:
         self._futures[aid] = fut
         proto.write(data)
         try:
-            done = await asyncio.wait_for(fut, timeout)
+            if patient:
+                done = await self._answer_while_flowing(fut, timeout, name)
+            else:
+                done = await asyncio.wait_for(fut, timeout)
         except TimeoutError:
             self.tracker.discard(aid)
             raise AmiTimeout(name, timeout) from None
+        except AmiTimeout:
+            self.tracker.discard(aid)
+            raise
         finally:
             self._futures.pop(aid, None)
         err = done.error
@@ -819,6 +842,45 @@ class AmiLink:
         if kind == "list":  # response, items..., the closing ...Complete event
             return ActionResult(frames[0], tuple(frames[1:-1]))
         return ActionResult(frames[0], tuple(frames[1:]))
+
+    async def _answer_while_flowing(
+        self, fut: asyncio.Future[Pending], quiet: float, name: str
+    ) -> Pending:
+        """Wait for ``fut`` for as long as Asterisk keeps sending: time out only when nothing
+        at all arrived for ``quiet`` seconds (a stalled Asterisk), or after
+        ``flood_patience * quiet`` seconds in all.
+
+        An answer comes in the one TCP stream after every event Asterisk wrote before it, so
+        when the link is flooded (or this process is starved of CPU) it is late, not lost;
+        dropping such a link would throw away the backlog only to resync and fall behind again.
+        """
+        started = time.monotonic()
+        cap = started + quiet * max(1.0, self.flood_patience)
+        passes = 0
+        while not fut.done():
+            now = time.monotonic()
+            deadline = min(max(self.received_at, started) + quiet, cap)
+            if deadline > now:
+                passes = 0
+                await asyncio.wait((fut,), timeout=deadline - now)
+                continue
+            if now < cap and passes < 2:
+                # The deadline passed while this loop was busy: let it read what is already
+                # waiting on the socket before calling the link silent.
+                passes += 1
+                await asyncio.sleep(0)
+                continue
+            if now >= cap:
+                raise AmiTimeout(name, now - started)
+            raise AmiTimeout(name, quiet)
+        return fut.result()
+
+    async def sync(self) -> None:
+        """A ``Ping`` answered: every event Asterisk sent before it has been handled (one TCP
+        stream, in order). Waits while the link keeps delivering (see
+        :meth:`_answer_while_flowing`); :class:`AmiTimeout` when Asterisk is silent for the
+        action timeout (stalled), :class:`AmiNotConnected` when the link is down."""
+        await self._send({"Action": "Ping"}, "single", None, patient=True)
 
     async def action(
         self, action: Mapping[str, Any], *, kind: str = "single", timeout: float | None = None
