@@ -737,12 +737,23 @@ class AmiLink:
                 taken_at.append(self._now())  # when Asterisk took its snapshot, near enough
 
         self._hold = None
+        proto = self._proto
         try:
             qs = self._send({"Action": "QueueStatus"}, "list", None, on_response=hold, patient=True)
             cs = self._send(
                 {"Action": "CoreShowChannels"}, "list", None, on_response=hold, patient=True
             )
             results = await asyncio.gather(qs, cs, return_exceptions=True)
+            if proto is None or proto.closed or proto is not self._proto:
+                # The link dropped during the resync: the events held back since the snapshot
+                # are gone with it, so the snapshot must not be reconciled either (its calls
+                # put aside would be decided without their closing events, and counted again
+                # from the next resync's counters). Nothing of it is used: the next login's
+                # resync counts from the last reconciled one, as after any drop.
+                for r in results:
+                    if isinstance(r, AmiError):
+                        raise r
+                raise AmiNotConnected("resync", "AMI link lost during the resync")
             if isinstance(results[0], BaseException):
                 raise results[0]
             channels: list[ev.ChannelInfo] | None = None

@@ -21,6 +21,7 @@ from pbx import events as ev
 from pbx.codec import Frame
 from pbx.simulator import Simulator, SimulatorConfig, TrafficSpec
 from pbx.simulator.faults import GARBAGE, Faults
+from pbx.simulator.server import AmiSession
 from tickets import service
 
 EPOCH = 1_800_000_000.0
@@ -173,6 +174,40 @@ async def test_asterisk_restarts_are_told_and_only_its_lost_calls_differ(
     assert r["offered"] == undisturbed["offered"]
     assert abs(r["answered"] - undisturbed["answered"]) <= r["cut_off"]
     assert r["cut_off"] > 0
+
+
+@pytest.mark.parametrize("at", [150.0, 450.0])
+async def test_a_cut_in_the_middle_of_a_resync_counts_nothing_twice(
+    tmp_path, monkeypatch, undisturbed, at
+) -> None:
+    """The link drops after ``QueueStatus`` answered and before ``CoreShowChannels`` did: the
+    events held back since the snapshot are gone with the link, so that half-done resync
+    must not be reconciled (it was, "from QueueStatus only", and counted 13 or 14 calls
+    twice: offered 314 of 300)."""
+    cut: list[str] = []
+    answer = AmiSession._do_coreshowchannels
+
+    def coreshowchannels(self: AmiSession, h: dict[str, str], aid: str | None) -> None:
+        if cut == ["armed"]:
+            cut[0] = "done"
+            assert self.transport is not None
+            self.transport.abort()  # the network cuts right after QueueStatus's answer
+            return
+        answer(self, h, aid)
+
+    monkeypatch.setattr(AmiSession, "_do_coreshowchannels", coreshowchannels)
+
+    async def plan(faults: Faults, rt: Runtime) -> None:
+        await at_virtual(rt, at)
+        cut.append("armed")
+        assert faults.drop() == 1
+        await wait_for(lambda: cut == ["done"] and rt.link.ready, timeout=30.0)
+
+    r = await run(tmp_path, "midresync", plan)
+    assert r["restarts"] == 0
+    assert books(r) == truth(r) == books(undisturbed)
+    assert r["waiting"] == r["talking"] == 0
+    assert r["tickets"] + r["unknowable"] == r["answered"]
 
 
 async def stall_and_garbage(faults: Faults, rt: Runtime) -> None:
