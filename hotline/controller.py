@@ -98,6 +98,9 @@ class Controller:
         self.last_event_at = 0.0
         #: The newest Uniqueid seen in a ``QueueCallerJoin``, as (time, sequence).
         self.newest_uid: tuple[int, int] = (-1, -1)
+        #: (Uptime, time) of the last ``FullyBooted``, and a ``Shutdown`` seen since it.
+        self._boot: tuple[int, float] | None = None
+        self._shutdown_seen = False
         self.restarts = 0
         self.syncs = 0
         self.last_report: ReconcileReport | None = None
@@ -130,7 +133,9 @@ class Controller:
                         )
                     )
             elif type(event) is ev.FullyBooted:
-                calls.mark_login()
+                calls.mark_login(restarted=self._boot_says_restart(event))  # type: ignore[arg-type]
+            elif type(event) is ev.PbxShutdown:
+                self._shutdown_seen = True
             return
         t = type(outcome)
         if t is CallOffered:
@@ -141,6 +146,15 @@ class Controller:
         elif t is CallAbandoned and type(event) is ev.ChannelHungUp:
             self._on_anomaly("lost_caller_abandon")
         self._outcome(outcome, at)
+
+    def _boot_says_restart(self, event: ev.FullyBooted) -> bool:
+        """Whether Asterisk restarted since the last login: a ``Shutdown`` came, or the
+        ``Uptime`` went back (:func:`pbx.events.uptime_says_restart`)."""
+        restarted, self._shutdown_seen = self._shutdown_seen, False
+        if event.uptime is not None:
+            restarted = restarted or ev.uptime_says_restart(self._boot, event.uptime, event.at)
+            self._boot = (event.uptime, event.at)
+        return restarted
 
     def _outcome(self, outcome: Outcome, at: float) -> None:
         """Publish what one outcome of the call board means; an ended call's ticket draft."""

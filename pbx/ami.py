@@ -688,11 +688,8 @@ class AmiLink:
         up = event.uptime
         now = self._now()
         if up is not None:
-            prev = self._uptime
-            if prev is not None:
-                elapsed = max(0.0, now - prev[1])
-                if up < prev[0] or up + max(10.0, 0.01 * elapsed) < prev[0] + elapsed:
-                    self._restart_hint = True
+            if ev.uptime_says_restart(self._uptime, up, now):
+                self._restart_hint = True
             self._uptime = (up, now)
             self.last_uptime = up
         if self._booted is not None:

@@ -47,6 +47,7 @@ __all__ = [
     "Snapshot",
     "snapshot_item",
     "translate",
+    "uptime_says_restart",
 ]
 
 
@@ -217,6 +218,16 @@ class FullyBooted:
 
     at: float
     uptime: int | None = None
+
+
+def uptime_says_restart(prev: tuple[int, float] | None, uptime: int, at: float) -> bool:
+    """Whether a ``FullyBooted`` with ``uptime`` at time ``at`` comes from a process newer than
+    the one that said ``prev`` = (its uptime, when): the uptime went backwards, or grew by
+    clearly less than the time that passed (10 s of slack, or 1% of a long gap)."""
+    if prev is None:
+        return False
+    elapsed = max(0.0, at - prev[1])
+    return uptime < prev[0] or uptime + max(10.0, 0.01 * elapsed) < prev[0] + elapsed
 
 
 @dataclass(frozen=True, slots=True)

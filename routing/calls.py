@@ -172,6 +172,8 @@ class CallBoard:
     _gone_talking: set[str] = field(default_factory=set)
     _deltas: dict[str, list[int]] = field(default_factory=dict)
     _report: ReconcileReport | None = None
+    #: A login was marked and no resync has reconciled since (see :meth:`mark_login`).
+    _unsynced_login: bool = False
 
     def queue_stats(self, queue: str) -> QueueStats:
         st = self.stats.get(queue)
@@ -332,10 +334,20 @@ class CallBoard:
         st.wait_total_s += max(0.0, at - call.joined_at)
         return CallAbandoned(call, at)
 
-    def mark_login(self) -> None:
+    def mark_login(self, restarted: bool = False) -> None:
         """A new login (``FullyBooted``): calls held from before it belong to an older
         generation (cut off if Asterisk turns out to have restarted), and the queue events seen
-        from now on are the new connection's."""
+        from now on are the new connection's.
+
+        A login whose resync never came (the link dropped before or during it) does not move
+        the mark: the calls seen since the mark are of the Asterisk that answered that login,
+        which is still the one running unless this login shows a restart (``restarted``: a
+        ``Shutdown`` since, or the ``Uptime`` went back). Moving it would cut off, and count
+        again, live calls of a restarted Asterisk seen between its first login and the one
+        whose resync succeeded."""
+        if self._unsynced_login and not restarted:
+            return
+        self._unsynced_login = True
         self.generation += 1
         for base in self.pbx_base.values():
             base[4], base[5] = base[2], base[3]
@@ -377,6 +389,7 @@ class CallBoard:
         """
         if self._limbo or self._gone_talking:
             self.settle(snap.at)
+        self._unsynced_login = False
         rep = ReconcileReport(restarted=restarted)
         at = snap.at
         member_of = member_of or {}
