@@ -253,6 +253,18 @@ class CallBoard:
             if call is not None:  # answered while we were away, ended after the snapshot
                 self._answer_now(call, max(call.joined_at, e.at - talk), None)
                 self.talking.pop(call.uniqueid, None)
+        if call is None and e.uniqueid:
+            # A call we hold as waiting whose AgentConnect we missed (it was lost while the
+            # link was down, and this event came on the new link before its resync's
+            # snapshot): it was answered and has ended. Asterisk counted it as completed, so
+            # it must be ended here (and seen), not left to the hang-up grace as abandoned
+            # and then counted again from the counters.
+            waiting = self.waiting.get(e.queue)
+            call = waiting.pop(e.uniqueid, None) if waiting else None
+            if call is not None:
+                self._answer_now(call, max(call.joined_at, e.at - talk), e.interface)
+                call.member_name = e.member_name
+                self.talking.pop(call.uniqueid, None)
         if call is None and self._report is not None and e.uniqueid:
             # Between a resync's snapshot and its settle: a caller talking when Asterisk took
             # the queue snapshot, unknown to us, whose call ended before the channel list was
@@ -304,6 +316,11 @@ class CallBoard:
         hung = self._hung
         if uid in self.talking or any(uid in q for q in self.waiting.values()):
             hung[uid] = e.at
+        if self._unsynced_login:
+            # Logged in, not yet resynced: what we hold may be stale (events were lost while
+            # the link was down), and the resync about to come decides those calls from
+            # Asterisk's state and counters; ending one here on a guess would count it twice.
+            return None
         while hung:
             first = next(iter(hung))
             if hung[first] > e.at - HANGUP_GRACE_S:
