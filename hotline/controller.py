@@ -98,8 +98,7 @@ class Controller:
         self.last_event_at = 0.0
         #: The newest Uniqueid seen in a ``QueueCallerJoin``, as (time, sequence).
         self.newest_uid: tuple[int, int] = (-1, -1)
-        #: (Uptime, time) of the last ``FullyBooted``, and a ``Shutdown`` seen since it.
-        self._boot: tuple[int, float] | None = None
+        #: A ``Shutdown`` seen since the last ``FullyBooted``.
         self._shutdown_seen = False
         self.restarts = 0
         self.syncs = 0
@@ -148,13 +147,10 @@ class Controller:
         self._outcome(outcome, at)
 
     def _boot_says_restart(self, event: ev.FullyBooted) -> bool:
-        """Whether Asterisk restarted since the last login: a ``Shutdown`` came, or the
-        ``Uptime`` went back (:func:`pbx.events.uptime_says_restart`)."""
+        """Whether Asterisk restarted since the last login: a ``Shutdown`` came, or the link
+        found the boot's process newer (``FullyBooted.restarted``)."""
         restarted, self._shutdown_seen = self._shutdown_seen, False
-        if event.uptime is not None:
-            restarted = restarted or ev.uptime_says_restart(self._boot, event.uptime, event.at)
-            self._boot = (event.uptime, event.at)
-        return restarted
+        return restarted or event.restarted
 
     def _outcome(self, outcome: Outcome, at: float) -> None:
         """Publish what one outcome of the call board means; an ended call's ticket draft."""

@@ -46,8 +46,9 @@ __all__ = [
     "QueueParams",
     "Snapshot",
     "snapshot_item",
+    "started_between",
+    "started_later",
     "translate",
-    "uptime_says_restart",
 ]
 
 
@@ -218,16 +219,25 @@ class FullyBooted:
 
     at: float
     uptime: int | None = None
+    #: Set by the AMI link: this boot's process is surely newer than the last boot's
+    #: (:func:`started_later`).
+    restarted: bool = False
 
 
-def uptime_says_restart(prev: tuple[int, float] | None, uptime: int, at: float) -> bool:
-    """Whether a ``FullyBooted`` with ``uptime`` at time ``at`` comes from a process newer than
-    the one that said ``prev`` = (its uptime, when): the uptime went backwards, or grew by
-    clearly less than the time that passed (10 s of slack, or 1% of a long gap)."""
+def started_between(uptime: int, asked_at: float, read_at: float) -> tuple[float, float]:
+    """Bounds of when the Asterisk process started, from the ``Uptime`` of its ``FullyBooted``:
+    it said it between ``asked_at`` (our ``Login`` sent) and ``read_at`` (the event read), and
+    ``Uptime`` counts whole seconds. Reading late (a backlog, a machine short of CPU) widens
+    the bounds instead of moving them."""
+    return (asked_at - uptime - 1.0, read_at - uptime)
+
+
+def started_later(prev: tuple[float, float] | None, now: tuple[float, float]) -> bool:
+    """Whether the process started within ``now`` surely started after the one within
+    ``prev`` (1 s of slack for the clocks, or 1% of the time between them): a restart."""
     if prev is None:
         return False
-    elapsed = max(0.0, at - prev[1])
-    return uptime < prev[0] or uptime + max(10.0, 0.01 * elapsed) < prev[0] + elapsed
+    return now[0] - prev[1] > max(1.0, 0.01 * max(0.0, now[0] - prev[0]))
 
 
 @dataclass(frozen=True, slots=True)
