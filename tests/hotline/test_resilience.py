@@ -149,16 +149,19 @@ async def restarts(faults: Faults, rt: Runtime) -> None:
     # short drop?"). The clock runs again as soon as the PBX is back, so calls still come and
     # go while the link reconnects (counted from the new process's counters).
     clock = rt.simulator.clock
-    for n, at in enumerate((225.0, 450.0), 1):
-        token = clock.hold(max(EPOCH + at, clock.now()))
-        try:
+    times = (225.0, 450.0)
+    holds = [clock.hold(EPOCH + at) for at in times]  # both at once: the same moments every run
+    try:
+        for n, (at, token) in enumerate(zip(times, holds, strict=True), 1):
             await at_virtual(rt, at)
             await wait_for(lambda: rt.link.ready, timeout=30.0)
             await rt.link.sync()
             await faults.restart(down_s=0.05)
-        finally:
             clock.release(token)
-        await wait_for(lambda n=n: rt.controller.restarts == n and rt.link.ready, timeout=30.0)
+            await wait_for(lambda n=n: rt.controller.restarts == n and rt.link.ready, timeout=30.0)
+    finally:
+        for token in holds:
+            clock.release(token)
 
 
 async def test_asterisk_restarts_are_told_and_only_its_lost_calls_differ(
