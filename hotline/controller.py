@@ -98,6 +98,8 @@ class Controller:
         self.last_event_at = 0.0
         #: The newest Uniqueid seen in a ``QueueCallerJoin``, as (time, sequence).
         self.newest_uid: tuple[int, int] = (-1, -1)
+        #: A ``Shutdown`` seen since the last ``FullyBooted``.
+        self._shutdown_seen = False
         self.restarts = 0
         self.syncs = 0
         self.last_report: ReconcileReport | None = None
@@ -130,7 +132,9 @@ class Controller:
                         )
                     )
             elif type(event) is ev.FullyBooted:
-                calls.mark_login()
+                calls.mark_login(restarted=self._boot_says_restart(event))  # type: ignore[arg-type]
+            elif type(event) is ev.PbxShutdown:
+                self._shutdown_seen = True
             return
         t = type(outcome)
         if t is CallOffered:
@@ -141,6 +145,12 @@ class Controller:
         elif t is CallAbandoned and type(event) is ev.ChannelHungUp:
             self._on_anomaly("lost_caller_abandon")
         self._outcome(outcome, at)
+
+    def _boot_says_restart(self, event: ev.FullyBooted) -> bool:
+        """Whether Asterisk restarted since the last login: a ``Shutdown`` came, or the link
+        found the boot's process newer (``FullyBooted.restarted``)."""
+        restarted, self._shutdown_seen = self._shutdown_seen, False
+        return restarted or event.restarted
 
     def _outcome(self, outcome: Outcome, at: float) -> None:
         """Publish what one outcome of the call board means; an ended call's ticket draft."""

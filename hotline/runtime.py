@@ -307,10 +307,11 @@ class Runtime:
         """Wait until every event the PBX has sent is applied and every ticket is stored.
 
         A ``Ping`` answered means every event sent before it has arrived (one TCP stream, in
-        order); then the ticket writer is drained.
+        order); it is waited for as long as the link keeps delivering (a backlog of events is
+        late, not lost: :meth:`pbx.ami.AmiLink.sync`); then the ticket writer is drained.
         """
         assert self.link is not None and self.writer is not None
-        await self.link.ping()
+        await self.link.sync()
         await self.writer.drain(timeout)
 
     async def stop(self) -> None:

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import time
@@ -286,6 +287,7 @@ class _Protocol(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        self._link.received_at = time.monotonic()
         if self._record is not None:
             self._record(data)
         self._feed(data)
@@ -317,8 +319,11 @@ class AmiLink:
 
     After :meth:`connect` succeeded once, a lost connection is retried for ever with
     :func:`backoff_delay` until :meth:`close`; a keep-alive ``Ping`` every ``ping_interval``
-    seconds that gets no answer within the action timeout drops the connection (a stalled
-    Asterisk looks like a live socket).
+    seconds drops the connection when it goes unanswered while nothing at all arrives for the
+    action timeout (a stalled Asterisk looks like a live socket). A link still delivering
+    events is alive, only behind: its ``Pong`` is queued behind them in the one TCP stream, so
+    the keep-alive (and the resync's lists, and :meth:`sync`) wait on while bytes arrive, up
+    to ``flood_patience`` times the action timeout in all.
     """
 
     def __init__(
@@ -343,6 +348,7 @@ class AmiLink:
         rng: random.Random | None = None,
         max_frame: int = DEFAULT_MAX_FRAME,
         record_raw: Callable[[bytes], None] | None = None,
+        flood_patience: float = 10.0,
     ) -> None:
         self.host, self.port = host, port
         self.username = username
@@ -362,6 +368,9 @@ class AmiLink:
         self._rng = rng or random.Random()
         self._max_frame = max_frame
         self.record_raw = record_raw
+        self.flood_patience = flood_patience
+        #: ``time.monotonic()`` of the last bytes read from Asterisk (any connection).
+        self.received_at = 0.0
         self.tracker = ActionTracker()
         self._futures: dict[str, asyncio.Future[Pending]] = {}
         self._proto: _Protocol | None = None
@@ -379,7 +388,10 @@ class AmiLink:
         self._refused_event: asyncio.Event | None = None
         #: Malformed figures of the event being translated (see :func:`pbx.events.translate`).
         self._bad: list[ev.BadEvent] = []
-        self._uptime: tuple[int, float] | None = None  # (Uptime, our time) at the last boot
+        self._uptime: int | None = None  # Uptime at the last boot
+        #: When the Asterisk of the last boot started, as bounds (pbx.events.started_between).
+        self._started: tuple[float, float] | None = None
+        self._login_sent_at = 0.0
         self._restart_hint = False
         self._logins = 0
         #: Event frames received (list items of actions not included).
@@ -468,6 +480,7 @@ class AmiLink:
             raise AmiTimeout("connect", timeout) from None
         self._proto = proto
         try:
+            self._login_sent_at = self._now()
             login = {
                 "Action": "Login",
                 "Username": self.username,
@@ -553,9 +566,15 @@ class AmiLink:
                 if proto.closed or self._closing:
                     return
                 try:
-                    await self.ping()
-                except AmiTimeout:
-                    log.warning("AMI keep-alive Ping unanswered: dropping the connection")
+                    await self.sync()
+                except AmiTimeout as e:
+                    log.warning(
+                        "AMI keep-alive Ping unanswered (%s, and nothing else arrived for %g s "
+                        "or the wait reached %g times that): dropping the connection",
+                        e,
+                        self.action_timeout,
+                        self.flood_patience,
+                    )
                     proto.abort()
                     return
                 except AmiError:
@@ -652,7 +671,7 @@ class AmiLink:
             return
         t = type(event)
         if t is ev.FullyBooted:
-            self._boot(event)  # type: ignore[arg-type]
+            event = self._boot(event)  # type: ignore[arg-type]
         elif t is ev.PbxShutdown:
             self._restart_hint = True
             log.warning("Asterisk is shutting down (restart: %s)", event.restart)  # type: ignore[union-attr]
@@ -676,19 +695,28 @@ class AmiLink:
             self._rejected_logged.add("handler_error")
             log.exception("an event handler failed (%s); further failures are only counted", e)
 
-    def _boot(self, event: ev.FullyBooted) -> None:
+    def _boot(self, event: ev.FullyBooted) -> ev.FullyBooted:
+        """Note a ``FullyBooted``; returns it marked ``restarted`` when its process is surely
+        newer than the last boot's: the ``Uptime`` went back, or the process started after
+        the last one surely had. (Comparing ``Uptime`` growth with the time elapsed between
+        two reads, as before, took a late read for a restart: under load, a backlog 10 s
+        longer at one login than at the last made a restart of a short drop, and Asterisk's
+        counters were all counted again.)"""
         up = event.uptime
-        now = self._now()
+        restarted = False
         if up is not None:
+            now = self._now()
+            started = ev.started_between(up, min(self._login_sent_at, now), now)
             prev = self._uptime
-            if prev is not None:
-                elapsed = max(0.0, now - prev[1])
-                if up < prev[0] or up + max(10.0, 0.01 * elapsed) < prev[0] + elapsed:
-                    self._restart_hint = True
-            self._uptime = (up, now)
+            restarted = (prev is not None and up < prev) or ev.started_later(self._started, started)
+            self._uptime, self._started = up, started
             self.last_uptime = up
+        if restarted:
+            self._restart_hint = True
+            event = dataclasses.replace(event, restarted=True)
         if self._booted is not None:
             self._booted.set()
+        return event
 
     def _figures_left_out(self, bad: list[ev.BadEvent]) -> None:
         """Malformed figures of an event that is still applied: each counted (``bad_value``),
@@ -729,10 +757,23 @@ class AmiLink:
                 taken_at.append(self._now())  # when Asterisk took its snapshot, near enough
 
         self._hold = None
+        proto = self._proto
         try:
-            qs = self._send({"Action": "QueueStatus"}, "list", None, on_response=hold)
-            cs = self._send({"Action": "CoreShowChannels"}, "list", None, on_response=hold)
+            qs = self._send({"Action": "QueueStatus"}, "list", None, on_response=hold, patient=True)
+            cs = self._send(
+                {"Action": "CoreShowChannels"}, "list", None, on_response=hold, patient=True
+            )
             results = await asyncio.gather(qs, cs, return_exceptions=True)
+            if proto is None or proto.closed or proto is not self._proto:
+                # The link dropped during the resync: the events held back since the snapshot
+                # are gone with it, so the snapshot must not be reconciled either (its calls
+                # put aside would be decided without their closing events, and counted again
+                # from the next resync's counters). Nothing of it is used: the next login's
+                # resync counts from the last reconciled one, as after any drop.
+                for r in results:
+                    if isinstance(r, AmiError):
+                        raise r
+                raise AmiNotConnected("resync", "AMI link lost during the resync")
             if isinstance(results[0], BaseException):
                 raise results[0]
             channels: list[ev.ChannelInfo] | None = None
@@ -796,6 +837,7 @@ class AmiLink:
         *,
         need_login: bool = True,
         on_response: Callable[[Pending], None] | None = None,
+        patient: bool = False,
     ) -> ActionResult:
         name = str(action.get("Action", ""))
         headers = {k: v for k, v in action.items() if k.lower() != "actionid"}
@@ -812,10 +854,16 @@ class AmiLink:
         self._futures[aid] = fut
         proto.write(data)
         try:
-            done = await asyncio.wait_for(fut, timeout)
+            if patient:
+                done = await self._answer_while_flowing(fut, timeout, name)
+            else:
+                done = await asyncio.wait_for(fut, timeout)
         except TimeoutError:
             self.tracker.discard(aid)
             raise AmiTimeout(name, timeout) from None
+        except AmiTimeout:
+            self.tracker.discard(aid)
+            raise
         finally:
             self._futures.pop(aid, None)
         err = done.error
@@ -825,6 +873,45 @@ class AmiLink:
         if kind == "list":  # response, items..., the closing ...Complete event
             return ActionResult(frames[0], tuple(frames[1:-1]))
         return ActionResult(frames[0], tuple(frames[1:]))
+
+    async def _answer_while_flowing(
+        self, fut: asyncio.Future[Pending], quiet: float, name: str
+    ) -> Pending:
+        """Wait for ``fut`` for as long as Asterisk keeps sending: time out only when nothing
+        at all arrived for ``quiet`` seconds (a stalled Asterisk), or after
+        ``flood_patience * quiet`` seconds in all.
+
+        An answer comes in the one TCP stream after every event Asterisk wrote before it, so
+        when the link is flooded (or this process is starved of CPU) it is late, not lost;
+        dropping such a link would throw away the backlog only to resync and fall behind again.
+        """
+        started = time.monotonic()
+        cap = started + quiet * max(1.0, self.flood_patience)
+        passes = 0
+        while not fut.done():
+            now = time.monotonic()
+            deadline = min(max(self.received_at, started) + quiet, cap)
+            if deadline > now:
+                passes = 0
+                await asyncio.wait((fut,), timeout=deadline - now)
+                continue
+            if now < cap and passes < 2:
+                # The deadline passed while this loop was busy: let it read what is already
+                # waiting on the socket before calling the link silent.
+                passes += 1
+                await asyncio.sleep(0)
+                continue
+            if now >= cap:
+                raise AmiTimeout(name, now - started)
+            raise AmiTimeout(name, quiet)
+        return fut.result()
+
+    async def sync(self) -> None:
+        """A ``Ping`` answered: every event Asterisk sent before it has been handled (one TCP
+        stream, in order). Waits while the link keeps delivering (see
+        :meth:`_answer_while_flowing`); :class:`AmiTimeout` when Asterisk is silent for the
+        action timeout (stalled), :class:`AmiNotConnected` when the link is down."""
+        await self._send({"Action": "Ping"}, "single", None, patient=True)
 
     async def action(
         self, action: Mapping[str, Any], *, kind: str = "single", timeout: float | None = None

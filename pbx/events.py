@@ -46,6 +46,8 @@ __all__ = [
     "QueueParams",
     "Snapshot",
     "snapshot_item",
+    "started_between",
+    "started_later",
     "translate",
 ]
 
@@ -217,6 +219,25 @@ class FullyBooted:
 
     at: float
     uptime: int | None = None
+    #: Set by the AMI link: this boot's process is surely newer than the last boot's
+    #: (:func:`started_later`).
+    restarted: bool = False
+
+
+def started_between(uptime: int, asked_at: float, read_at: float) -> tuple[float, float]:
+    """Bounds of when the Asterisk process started, from the ``Uptime`` of its ``FullyBooted``:
+    it said it between ``asked_at`` (our ``Login`` sent) and ``read_at`` (the event read), and
+    ``Uptime`` counts whole seconds. Reading late (a backlog, a machine short of CPU) widens
+    the bounds instead of moving them."""
+    return (asked_at - uptime - 1.0, read_at - uptime)
+
+
+def started_later(prev: tuple[float, float] | None, now: tuple[float, float]) -> bool:
+    """Whether the process started within ``now`` surely started after the one within
+    ``prev`` (1 s of slack for the clocks, or 1% of the time between them): a restart."""
+    if prev is None:
+        return False
+    return now[0] - prev[1] > max(1.0, 0.01 * max(0.0, now[0] - prev[0]))
 
 
 @dataclass(frozen=True, slots=True)

@@ -172,6 +172,8 @@ class CallBoard:
     _gone_talking: set[str] = field(default_factory=set)
     _deltas: dict[str, list[int]] = field(default_factory=dict)
     _report: ReconcileReport | None = None
+    #: A login was marked and no resync has reconciled since (see :meth:`mark_login`).
+    _unsynced_login: bool = False
 
     def queue_stats(self, queue: str) -> QueueStats:
         st = self.stats.get(queue)
@@ -251,6 +253,18 @@ class CallBoard:
             if call is not None:  # answered while we were away, ended after the snapshot
                 self._answer_now(call, max(call.joined_at, e.at - talk), None)
                 self.talking.pop(call.uniqueid, None)
+        if call is None and e.uniqueid:
+            # A call we hold as waiting whose AgentConnect we missed (it was lost while the
+            # link was down, and this event came on the new link before its resync's
+            # snapshot): it was answered and has ended. Asterisk counted it as completed, so
+            # it must be ended here (and seen), not left to the hang-up grace as abandoned
+            # and then counted again from the counters.
+            waiting = self.waiting.get(e.queue)
+            call = waiting.pop(e.uniqueid, None) if waiting else None
+            if call is not None:
+                self._answer_now(call, max(call.joined_at, e.at - talk), e.interface)
+                call.member_name = e.member_name
+                self.talking.pop(call.uniqueid, None)
         if call is None and self._report is not None and e.uniqueid:
             # Between a resync's snapshot and its settle: a caller talking when Asterisk took
             # the queue snapshot, unknown to us, whose call ended before the channel list was
@@ -302,6 +316,11 @@ class CallBoard:
         hung = self._hung
         if uid in self.talking or any(uid in q for q in self.waiting.values()):
             hung[uid] = e.at
+        if self._unsynced_login:
+            # Logged in, not yet resynced: what we hold may be stale (events were lost while
+            # the link was down), and the resync about to come decides those calls from
+            # Asterisk's state and counters; ending one here on a guess would count it twice.
+            return None
         while hung:
             first = next(iter(hung))
             if hung[first] > e.at - HANGUP_GRACE_S:
@@ -332,10 +351,20 @@ class CallBoard:
         st.wait_total_s += max(0.0, at - call.joined_at)
         return CallAbandoned(call, at)
 
-    def mark_login(self) -> None:
+    def mark_login(self, restarted: bool = False) -> None:
         """A new login (``FullyBooted``): calls held from before it belong to an older
         generation (cut off if Asterisk turns out to have restarted), and the queue events seen
-        from now on are the new connection's."""
+        from now on are the new connection's.
+
+        A login whose resync never came (the link dropped before or during it) does not move
+        the mark: the calls seen since the mark are of the Asterisk that answered that login,
+        which is still the one running unless this login shows a restart (``restarted``: a
+        ``Shutdown`` since, or the ``Uptime`` went back). Moving it would cut off, and count
+        again, live calls of a restarted Asterisk seen between its first login and the one
+        whose resync succeeded."""
+        if self._unsynced_login and not restarted:
+            return
+        self._unsynced_login = True
         self.generation += 1
         for base in self.pbx_base.values():
             base[4], base[5] = base[2], base[3]
@@ -377,6 +406,7 @@ class CallBoard:
         """
         if self._limbo or self._gone_talking:
             self.settle(snap.at)
+        self._unsynced_login = False
         rep = ReconcileReport(restarted=restarted)
         at = snap.at
         member_of = member_of or {}
