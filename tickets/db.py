@@ -108,8 +108,9 @@ def make_engine(url: str | URL, **engine_kw: Any) -> AsyncEngine:
             # Keep the connections: with aiosqlite each one is a thread plus two PRAGMAs, and
             # the default pool (5, overflow 10) closed the overflow ones on return. The IVR's
             # sessions come in bursts: 1,000 simulated calls opened 560 connections.
-            engine_kw.setdefault("pool_size", SQLITE_POOL_SIZE)
-            engine_kw.setdefault("max_overflow", SQLITE_POOL_SIZE)
+            if "poolclass" not in engine_kw:  # a NullPool (migrations) takes no sizes
+                engine_kw.setdefault("pool_size", SQLITE_POOL_SIZE)
+                engine_kw.setdefault("max_overflow", SQLITE_POOL_SIZE)
         engine = create_async_engine(u, **engine_kw)
         _sqlite_pragmas(engine, wal=not in_memory)
         return engine
