@@ -7,7 +7,7 @@ The definitions of the figures live here, once (README, "Definitions"):
 * **answered**: offered calls connected to an operator (``AgentConnect``);
 * **abandoned**: offered calls that left the queue unanswered: the caller hung up, or the
   queue's maximum wait ran out (Asterisk sends ``QueueCallerAbandon`` for both);
-* **answer rate** = answered / offered, per queue (0 while nothing was offered);
+* **answer rate** = answered / offered, per queue (not defined, None, while nothing was offered);
 * **mean wait** = the time callers spent in the queue (joining to answer, or joining to
   abandoning), summed over answered and abandoned calls, divided by their number.
 

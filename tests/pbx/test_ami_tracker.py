@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pbx.ami import CONSUMED, EVENT, STRAY, ActionTracker, backoff_delay
+from pbx.ami import backoff_delay
+from pbx.ami_actions import CONSUMED, EVENT, STRAY, ActionTracker
 from pbx.codec import Frame
 
 
