@@ -1,10 +1,11 @@
 """SIP phones for seats and callers, with pyVoIP 1.6.8 against Asterisk 20's chan_sip.
 
-The one module that knows pyVoIP (``../shared/asterisk/PYVOIP.md`` records what it does and
-does not do here). A :class:`SeatPhone` registers as one peer of ``pbx/asterisk/sip.conf``
-(queue member ``SIP/<peer>``, whose device state follows the registration), answers when the
-queue rings it, sends audio (silence) for the talk time, and hangs up. A :class:`CallerPhone`
-dials the hotline, presses keys in the IVR and hangs up when its patience runs out.
+The one module that knows pyVoIP (what it does and does not do against chan_sip, and the
+fixes below, were found by trying it here). A :class:`SeatPhone` registers as one peer of
+``pbx/asterisk/sip.conf`` (queue member ``SIP/<peer>``, whose device state follows the
+registration), answers when the queue rings it, sends audio (silence) for the talk time,
+and hangs up. A :class:`CallerPhone` dials the hotline, presses keys in the IVR and hangs up
+when its patience runs out.
 :func:`run_phones` runs a set of both (``hotline phones``).
 
 The pyVoIP defects met, and what is done about them here:

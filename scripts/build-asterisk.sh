@@ -10,7 +10,6 @@
 # Nothing is downloaded except the Debian build packages (by name, only the missing ones):
 # no sounds, no bundled pjproject or libjwt. SIP phones therefore use chan_sip.
 # A prefix whose sbin/asterisk already reports the same version is reused as it is.
-# How this was worked out: ../shared/asterisk/BUILD.md.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 src=${ASTERISK_SOURCE:-$repo/../shared/asterisk/src/asterisk-20.20.1.tar.xz}
