@@ -175,6 +175,8 @@ class QueueApplication(MemberManagement):
 
     def _try_calling(self, q: Queue, caller: Caller, now: float) -> bool:
         members = list(q.members.values())
+        if q.strategy in ("rrmemory", "rrordered") and _rr_uniform(members):
+            return self._try_calling_rr(q, caller, members, now)
         cands: list[tuple[int, int, Member]] = []  # (metric, order, member)
         q.wrapped = False
         for pos, m in enumerate(members):
@@ -211,6 +213,34 @@ class QueueApplication(MemberManagement):
         if not rung:
             return False
         self._ring(q, caller, rung)
+        return True
+
+    def _try_calling_rr(self, q: Queue, caller: Caller, members: list[Member], now: float):
+        """:meth:`_try_calling` for round robin when every member has the same penalty (and
+        fewer than 1,000): the metrics order the members ``rrpos .. n-1`` then ``0 ..
+        rrpos-1``, so the first ringable one from ``rrpos`` on is the one the sorted list
+        would give, and ``rrpos`` moves as it would (to the next in that order), without
+        computing and sorting every member's metric on each look."""
+        n = len(members)
+        r = q.rrpos
+        wrapped = r < n - 1  # a member after rrpos: _metric's q.wrapped
+        order = [*range(r, n), *range(min(r, n))]
+        rung: Member | None = None
+        k = 0
+        while k < n:
+            m = members[order[k]]
+            if self._ringable(q, m, now):
+                rung = m
+                break
+            k += 1
+        q.wrapped = False
+        if rung is not None and k + 1 < n:
+            q.rrpos = order[k + 1] % 1000
+        else:
+            q.rrpos = 0 if wrapped else r + 1
+        if rung is None:
+            return False
+        self._ring(q, caller, [rung])
         return True
 
     def _seat(self, m: Member) -> str:
@@ -335,3 +365,15 @@ class QueueApplication(MemberManagement):
             else:
                 self._enter_retry(q, caller)
         self._device_freed(m)
+
+
+def _rr_uniform(members: list[Member]) -> bool:
+    """Whether round robin's order is plain rotation: one penalty, fewer than 1,000 members
+    (``_metric`` adds 1,000 to the positions before ``rrpos``)."""
+    if not members or len(members) >= 1000:
+        return False
+    pen = members[0].penalty
+    for m in members:
+        if m.penalty != pen:
+            return False
+    return True
