@@ -93,13 +93,15 @@ def async_url(url: str | URL) -> URL:
     return make_url(async_database_url(text))
 
 
-def make_engine(url: str | URL, **engine_kw: Any) -> AsyncEngine:
+def make_engine(url: str | URL, *, durable: bool = True, **engine_kw: Any) -> AsyncEngine:
     """An ``AsyncEngine`` for a ``postgresql://`` or ``sqlite://`` URL (explicit drivers kept).
 
     SQLite: the file's directory is created when missing, and the database runs in WAL mode
     (readers do not block the writer) with foreign keys enforced; its statements run on the
     event loop's thread and its commits in the connection's (:class:`LoopSqliteConnection`).
-    ``sqlite://`` alone (or
+    ``durable=False`` (a scratch file, e.g. a simulation's temporary database): SQLite's
+    ``synchronous=OFF``, so a commit does not wait for the disk, and it runs on the loop's
+    thread too; never for a database whose tickets matter. ``sqlite://`` alone (or
     ``:memory:``) is one in-memory database shared by the engine's single connection.
     """
     u = async_url(url)
@@ -117,14 +119,14 @@ def make_engine(url: str | URL, **engine_kw: Any) -> AsyncEngine:
             engine_kw.setdefault("pool_size", SQLITE_POOL_SIZE)
             engine_kw.setdefault("max_overflow", SQLITE_POOL_SIZE)
             if "creator" not in engine_kw and "async_creator" not in engine_kw:
-                engine_kw["async_creator"] = _loop_sqlite_creator(u, engine_kw)
+                engine_kw["async_creator"] = _loop_sqlite_creator(u, engine_kw, durable)
         engine = create_async_engine(u, **engine_kw)
-        _sqlite_pragmas(engine, wal=not in_memory)
+        _sqlite_pragmas(engine, wal=not in_memory, durable=durable)
         return engine
     return create_async_engine(u, **engine_kw)
 
 
-def _loop_sqlite_creator(u: URL, engine_kw: dict[str, Any]) -> Callable[[], Any]:
+def _loop_sqlite_creator(u: URL, engine_kw: dict[str, Any], durable: bool) -> Callable[[], Any]:
     """Connections of :class:`LoopSqliteConnection`, with the arguments the dialect would
     give ``sqlite3.connect`` (``check_same_thread=False`` for a file: the pool's default)."""
     args, params = create_async_engine(u).dialect.create_connect_args(u)
@@ -133,6 +135,7 @@ def _loop_sqlite_creator(u: URL, engine_kw: dict[str, Any]) -> Callable[[], Any]
 
     async def creator() -> aiosqlite.Connection:
         conn = LoopSqliteConnection(functools.partial(sqlite3.connect, *args, **params), 64)
+        conn.commit_in_thread = durable
         conn._thread.daemon = True  # as SQLAlchemy's own aiosqlite dialect does
         return await conn
 
@@ -160,17 +163,26 @@ class LoopSqliteConnection(aiosqlite.Connection):
             raise ValueError("Connection closed")
         return fn(*args, **kwargs)
 
+    #: False when commits do not wait for the disk (``synchronous=OFF``): then they run on
+    #: the calling thread as well.
+    commit_in_thread = True
+
     async def commit(self) -> None:
-        await super()._execute(self._conn.commit)
+        if self.commit_in_thread:
+            await super()._execute(self._conn.commit)
+        else:
+            await self._execute(self._conn.commit)
 
 
-def _sqlite_pragmas(engine: AsyncEngine, *, wal: bool) -> None:
+def _sqlite_pragmas(engine: AsyncEngine, *, wal: bool, durable: bool = True) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         try:
             if wal:
                 cursor.execute("PRAGMA journal_mode=WAL")
+            if not durable:
+                cursor.execute("PRAGMA synchronous=OFF")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
             cursor.close()
