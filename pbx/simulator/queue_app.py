@@ -95,9 +95,9 @@ class QueueApplication(MemberManagement):
             self._look_for_member(caller)
 
     def _is_our_turn(self, q: Queue, caller: Caller, now: float) -> bool:
-        avl = self._num_available(q, now)
-        if not avl:
-            return False
+        """app_queue's is_our_turn: the caller's position among the non-ringing callers
+        ahead of it is below the number of available members (autofill), or it is first.
+        Members are counted only as far as that answer needs (``idx + 1``)."""
         idx = 0
         for c in q.callers:
             if c is caller:
@@ -105,8 +105,8 @@ class QueueApplication(MemberManagement):
             if c.state != RINGING:
                 idx += 1
         if not q.autofill:
-            return idx == 0
-        return idx < avl
+            return idx == 0 and self._num_available(q, now, 1) > 0
+        return self._num_available(q, now, idx + 1) > idx
 
     def _look_for_member(self, caller: Caller) -> None:
         """One pass of wait_our_turn / try_calling for a waiting caller."""
@@ -127,7 +127,7 @@ class QueueApplication(MemberManagement):
         # _count_completed); re-checking "now" would spin at one virtual instant for ever.
         if self.recheck_s <= 0:
             return
-        if any(self._in_wrapup(q, m, now) for m in q.members.values()) or q.leavewhenempty:
+        if q.leavewhenempty or self._any_in_wrapup(q, now):
             self._schedule_recheck(caller)
 
     def _enter_retry(self, q: Queue, caller: Caller) -> None:
