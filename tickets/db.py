@@ -155,7 +155,10 @@ class LoopSqliteConnection(aiosqlite.Connection):
     did. What stays safe: a connection is used by one session at a time (the pool), so its
     calls never overlap whichever thread runs them; a statement that finds another
     connection's write transaction committing waits (SQLite's busy timeout) for that commit,
-    which goes on in that connection's thread without the loop.
+    which goes on in that connection's thread without the loop. The rule this adds: a
+    transaction that has written must not await anything but the database before it ends
+    (another session's write would wait for its lock on the loop's thread, up to SQLite's
+    busy timeout). Every writer in the project keeps it (tickets, survey answers, the API).
     """
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
