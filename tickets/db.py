@@ -116,8 +116,9 @@ def make_engine(url: str | URL, *, durable: bool = True, **engine_kw: Any) -> As
             # Keep the connections: with aiosqlite each one is a thread plus two PRAGMAs, and
             # the default pool (5, overflow 10) closed the overflow ones on return. The IVR's
             # sessions come in bursts: 1,000 simulated calls opened 560 connections.
-            engine_kw.setdefault("pool_size", SQLITE_POOL_SIZE)
-            engine_kw.setdefault("max_overflow", SQLITE_POOL_SIZE)
+            if "poolclass" not in engine_kw:  # a NullPool (migrations) takes no sizes
+                engine_kw.setdefault("pool_size", SQLITE_POOL_SIZE)
+                engine_kw.setdefault("max_overflow", SQLITE_POOL_SIZE)
             if "creator" not in engine_kw and "async_creator" not in engine_kw:
                 engine_kw["async_creator"] = _loop_sqlite_creator(u, engine_kw, durable)
         engine = create_async_engine(u, **engine_kw)
