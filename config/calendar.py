@@ -9,6 +9,7 @@ configuration check to warn about it.
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 __all__ = ["calendar_last_year", "day_kind", "is_workday"]
@@ -29,6 +30,7 @@ def is_workday(day: date) -> bool:
     return day_kind(day) == "workday"
 
 
+@functools.lru_cache(maxsize=1024)  # asked for every call the IVR takes; a date's kind is fixed
 def day_kind(on: date) -> str:
     """``workday``, ``weekend`` or ``holiday`` (a named public holiday) for a date."""
     try:

@@ -82,8 +82,13 @@ class Runtime:
         database_url: str | None = None,
         simulation: SimulatorConfig | None = None,
         agi_port: int | None = None,
+        durable: bool = True,
     ) -> None:
+        """``durable=False``: the database is a scratch one (a simulation's temporary file):
+        its commits need not survive a power cut, so SQLite does not wait for the disk
+        (:func:`tickets.db.make_engine`)."""
         self.settings = settings
+        self.durable = durable
         self._agi_port = settings.agi_port if agi_port is None else agi_port
         self.agi: asyncio.Server | None = None
         self.database_url = database_url or settings.database_url
@@ -129,7 +134,7 @@ class Runtime:
         s = self.settings
         m = self.link_metrics
         await upgrade(self.database_url)
-        self.engine = make_engine(self.database_url)
+        self.engine = make_engine(self.database_url, durable=self.durable)
         self.sessions = session_factory(self.engine)
         m.db_up.set(1)
         self.spool = Spool(spool_dir_for(s.spool_dir, self.database_url))

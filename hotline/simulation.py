@@ -255,6 +255,9 @@ async def run_simulation(
             recheck_s=recheck,
         ),
         agi_port=0,  # any free port: a simulation must not collide with a running serve
+        # Its own temporary database is deleted at the end: no commit of it needs to wait for
+        # the disk. A database the user names (--database-url) keeps full durability.
+        durable=tmp is None,
     )
     started = time.perf_counter()
     try:

@@ -220,6 +220,8 @@ class IvrApp:
         items: deque[object] = deque()
 
         async def read_item(timeout: float) -> object:
+            if items:  # already read: no wait, so no timeout to arm
+                return items.popleft()
             async with asyncio.timeout(timeout):
                 while not items:
                     data = await reader.read(4096)

@@ -314,17 +314,21 @@ async def open_ticket_status(session: AsyncSession, caller_num: str) -> tuple[st
     row into an ORM object: what the IVR asks on every call."""
     if not caller_num:
         return None
-    # The table's columns, not the mapped attributes: a Core statement skips the ORM's
-    # compile and result machinery.
-    t = _TICKETS.c
-    stmt = (
-        select(t.number, t.status)
-        .where(t.caller_num == caller_num, t.status.not_in(CLOSED_STATUSES))
-        .order_by(t.id.desc())
-        .limit(1)
-    )
-    row = (await session.execute(stmt)).first()
+    row = (await session.execute(_OPEN_TICKET, {"b_caller_num": caller_num})).first()
     return None if row is None else (row[0], row[1])
+
+
+# The table's columns, not the mapped attributes: a Core statement skips the ORM's compile and
+# result machinery; built once, with the caller's number bound.
+_OPEN_TICKET = (
+    select(_TICKETS.c.number, _TICKETS.c.status)
+    .where(
+        _TICKETS.c.caller_num == bindparam("b_caller_num"),
+        _TICKETS.c.status.not_in(CLOSED_STATUSES),
+    )
+    .order_by(_TICKETS.c.id.desc())
+    .limit(1)
+)
 
 
 async def get_for_caller(session: AsyncSession, number: str, caller_num: str) -> Ticket | None:
@@ -355,18 +359,14 @@ async def record_satisfaction(session: AsyncSession, linkedid: str, score: int) 
     if not linkedid:
         raise ValueError("linkedid: must not be empty")
     own_transaction = not _caller_began(session)
+    values = {"b_linkedid": linkedid, "b_score": score}
     try:
         await _lock_calls(session, [linkedid])
-        result = await session.execute(
-            update(_TICKETS).where(_TICKETS.c.linkedid == linkedid).values(satisfaction=score)
-        )
+        result = await session.execute(_RATE, values)
         if result.rowcount:
             outcome = "applied"
         else:
-            insert = _dialect_insert(session)
-            stmt = insert(PendingSatisfaction).values(linkedid=linkedid, score=score)
-            stmt = stmt.on_conflict_do_update(index_elements=["linkedid"], set_={"score": score})
-            await session.execute(stmt)
+            await session.execute(_pending_upsert(session.get_bind().dialect.name), values)
             outcome = "pending"
         if own_transaction:
             await session.commit()
@@ -375,6 +375,30 @@ async def record_satisfaction(session: AsyncSession, linkedid: str, score: int) 
             await session.rollback()
         raise
     return outcome
+
+
+#: The survey answer onto the call's ticket(s); built once (bound values), as is the upsert of
+#: an answer whose ticket is not stored yet (a later answer replaces it), per dialect.
+_RATE = (
+    update(_TICKETS)
+    .where(_TICKETS.c.linkedid == bindparam("b_linkedid"))
+    .values(satisfaction=bindparam("b_score"))
+)
+_PENDING_UPSERT: dict[str, Any] = {}
+
+
+def _pending_upsert(dialect: str) -> Any:
+    stmt = _PENDING_UPSERT.get(dialect)
+    if stmt is None:
+        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+        if insert is None:
+            raise RuntimeError(f"unsupported database {dialect!r}: use PostgreSQL or SQLite")
+        stmt = insert(_PENDING).values(linkedid=bindparam("b_linkedid"), score=bindparam("b_score"))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["linkedid"], set_={"score": stmt.excluded.score}
+        )
+        _PENDING_UPSERT[dialect] = stmt
+    return stmt
 
 
 async def _take_pending_satisfaction(session: AsyncSession, linkedids: set[str]) -> dict[str, int]:

@@ -70,7 +70,7 @@ class Simulator:
         self.secret = cfg.secret or secrets.token_urlsafe(16)
         self.clock: Clock = clock if clock is not None else ScaledClock(cfg.speed, cfg.epoch)
         self._listeners: list[Callable[[dict[str, str]], None]] = []
-        self.core = PbxCore(self.clock, self._emit, cfg, run_agi=run_agi_step)
+        self.core = PbxCore(self.clock, self._emit, cfg, run_agi=run_agi_step, wants=self._wants)
         queues = cfg.queues or (
             QueueConfig(
                 cfg.queue,
@@ -138,6 +138,11 @@ class Simulator:
         self.server.broadcast(headers)
         for cb in self._listeners:
             cb(headers)
+
+    def _wants(self, privilege: str) -> bool:
+        """Whether an event of this ``Privilege`` has anyone to go to: an in-process
+        subscriber (they take every event) or an AMI session whose event mask lets it in."""
+        return bool(self._listeners) or self.server.wants(privilege)
 
     def subscribe(self, callback: Callable[[dict[str, str]], None]) -> Callable[[], None]:
         """Call ``callback(headers)`` for every event, in process (no socket).

@@ -76,6 +76,10 @@ __all__ = [
 ]
 
 
+def _always(_privilege: str) -> bool:
+    return True
+
+
 class PbxCore(Reports):
     """Queues, members, callers and channels; every change is reported through ``emit``.
 
@@ -100,12 +104,16 @@ class PbxCore(Reports):
         post_call: AgiHook | None = None,
         run_agi: AgiRunner | None = None,
         caller_exten: str = "12345",
+        wants: Callable[[str], bool] | None = None,
     ) -> None:
         """``config``: what the core reads of it is below (the rest is the Simulator's:
-        queues, seats, the AMI server); None = the defaults."""
+        queues, seats, the AMI server); None = the defaults. ``wants(privilege)``: whether
+        anyone listens to that class of events (None = always): the events no one wants are
+        not built (see :mod:`.event_builder`)."""
         cfg = config if config is not None else SimulatorConfig()
         self.clock = clock
         self.emit = emit
+        self.wants: Callable[[str], bool] = wants if wants is not None else _always
         self.ring_time_s = cfg.ring_time_s
         self.caller_exten = caller_exten
         self.varset = cfg.varset

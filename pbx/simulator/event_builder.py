@@ -4,11 +4,16 @@ callers and agents (``QueueCaller*``, ``Agent*``, ``QueueMember*``) and AGI comm
 
 Header names and their order are copied from the recordings in ``tests/recordings``. Every event
 goes out through one sink, ``emit(headers)``; nothing here decides anything about a call.
+The classes no one listens to (``wants(privilege)`` false: no in-process subscriber and no AMI
+session asking for them, e.g. a link logged in with ``Events: call,agent,system``) are not
+built: ``VarSet``, ``Cdr`` and ``AGIExec*``, the frequent ones; their state changes (the
+variable set, the command counter) still happen.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from pbx.simulator.clock import Clock
 from pbx.simulator.model import Caller, Channel, Emit, Leg, Member, Queue, fmt_time
@@ -18,6 +23,7 @@ __all__ = ["CAUSE_TXT", "PRESENTATION", "EventBuilder"]
 CAUSE_TXT = {0: "Unknown", 16: "Normal Clearing", 26: "Answered elsewhere"}
 #: The presentation header NewCallerid carries for our callers.
 PRESENTATION = {"CID-CallingPres": "0 (Presentation Allowed, Not Screened)"}
+_SET_VARIABLE = re.compile(r'^SET VARIABLE\s+(\S+)\s+"?(.*?)"?$', re.IGNORECASE)
 
 
 class EventBuilder:
@@ -25,6 +31,8 @@ class EventBuilder:
 
     clock: Clock
     emit: Emit
+    #: Whether anyone listens to events of this ``Privilege`` (see the module's docstring).
+    wants: Callable[[str], bool]
     varset: str
     channels: dict[str, Channel]
     owners: dict[str, Caller]
@@ -53,6 +61,9 @@ class EventBuilder:
         ch.vars[name.lstrip("_")] = value
         if self.varset == "none" or (level == "all" and self.varset != "all"):
             return
+        if not self.wants("dialplan,all"):
+            self.clock.now()  # the clock reads exactly as when the event was built
+            return
         h = self._event("VarSet", "dialplan,all")
         ch.headers(h)
         h["Variable"] = name
@@ -69,6 +80,8 @@ class EventBuilder:
 
     def _cdr(self, ch: Channel, dest_channel: str = "", last_app: str = "", last_data: str = ""):
         now = self.clock.now()
+        if not self.wants("cdr,all"):
+            return
         h = self._event("Cdr", "cdr,all")
         answered = ch.answered
         h.update(
@@ -155,13 +168,19 @@ class EventBuilder:
     def agi_exec(self, ch: Channel, command: str, result_code: str = "200", result="Success"):
         """AGIExecStart/AGIExecEnd around one AGI command run on ``ch`` (SET VARIABLE sets it)."""
         self._cmd_seq += 1
+        if not self.wants("agi,all"):
+            self.clock.now()
+            m = _SET_VARIABLE.match(command)
+            if m:
+                self._varset(ch, m.group(1), m.group(2), "some")
+            return
         cid = str(100000000 + (self._cmd_seq * 7919) % 900000000)
         h = self._event("AGIExecStart", "agi,all")
         ch.headers(h)
         h["CommandId"] = cid
         h["Command"] = command
         self.emit(h)
-        m = re.match(r'^SET VARIABLE\s+(\S+)\s+"?(.*?)"?$', command, re.IGNORECASE)
+        m = _SET_VARIABLE.match(command)
         if m:
             self._varset(ch, m.group(1), m.group(2), "some")
         h = self._event("AGIExecEnd", "agi,all")

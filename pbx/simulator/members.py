@@ -151,6 +151,19 @@ class MemberManagement(EventBuilder):
         last = m.dev.last_call_end
         return bool(wrap) and last > 0 and int(now) - wrap < int(last)
 
+    def _any_in_wrapup(self, q: Queue, now: float) -> bool:
+        """Whether a member of ``q`` is in wrap-up: :meth:`_in_wrapup` of each, in one loop
+        (a waiting caller asks on every look)."""
+        t = int(now)
+        queue_wrap = q.wrapuptime
+        for m in q.members.values():
+            wrap = m.wrapuptime or queue_wrap
+            if wrap:
+                last = m.dev.last_call_end
+                if last > 0 and t - wrap < int(last):
+                    return True
+        return False
+
     def _ringable(self, q: Queue, m: Member, now: float) -> bool:
         if m.paused:
             return False
@@ -164,13 +177,15 @@ class MemberManagement(EventBuilder):
     def _available(self, q: Queue, now: float) -> list[tuple[int, Member]]:
         return [(pos, m) for pos, m in enumerate(q.members.values()) if self._ringable(q, m, now)]
 
-    def _num_available(self, q: Queue, now: float) -> int:
+    def _num_available(self, q: Queue, now: float, enough: int | None = None) -> int:
+        """Members that could be rung now (one at most without autofill or with ringall, as
+        app_queue counts), counting no further than ``enough`` when given."""
         n = 0
         single = not q.autofill or q.strategy == "ringall"
         for m in q.members.values():
             if self._ringable(q, m, now):
                 n += 1
-                if single:
+                if single or n == enough:
                     break
         return n
 

@@ -95,9 +95,9 @@ class QueueApplication(MemberManagement):
             self._look_for_member(caller)
 
     def _is_our_turn(self, q: Queue, caller: Caller, now: float) -> bool:
-        avl = self._num_available(q, now)
-        if not avl:
-            return False
+        """app_queue's is_our_turn: the caller's position among the non-ringing callers
+        ahead of it is below the number of available members (autofill), or it is first.
+        Members are counted only as far as that answer needs (``idx + 1``)."""
         idx = 0
         for c in q.callers:
             if c is caller:
@@ -105,8 +105,8 @@ class QueueApplication(MemberManagement):
             if c.state != RINGING:
                 idx += 1
         if not q.autofill:
-            return idx == 0
-        return idx < avl
+            return idx == 0 and self._num_available(q, now, 1) > 0
+        return self._num_available(q, now, idx + 1) > idx
 
     def _look_for_member(self, caller: Caller) -> None:
         """One pass of wait_our_turn / try_calling for a waiting caller."""
@@ -127,7 +127,7 @@ class QueueApplication(MemberManagement):
         # _count_completed); re-checking "now" would spin at one virtual instant for ever.
         if self.recheck_s <= 0:
             return
-        if any(self._in_wrapup(q, m, now) for m in q.members.values()) or q.leavewhenempty:
+        if q.leavewhenempty or self._any_in_wrapup(q, now):
             self._schedule_recheck(caller)
 
     def _enter_retry(self, q: Queue, caller: Caller) -> None:
@@ -175,6 +175,8 @@ class QueueApplication(MemberManagement):
 
     def _try_calling(self, q: Queue, caller: Caller, now: float) -> bool:
         members = list(q.members.values())
+        if q.strategy in ("rrmemory", "rrordered") and _rr_uniform(members):
+            return self._try_calling_rr(q, caller, members, now)
         cands: list[tuple[int, int, Member]] = []  # (metric, order, member)
         q.wrapped = False
         for pos, m in enumerate(members):
@@ -211,6 +213,34 @@ class QueueApplication(MemberManagement):
         if not rung:
             return False
         self._ring(q, caller, rung)
+        return True
+
+    def _try_calling_rr(self, q: Queue, caller: Caller, members: list[Member], now: float):
+        """:meth:`_try_calling` for round robin when every member has the same penalty (and
+        fewer than 1,000): the metrics order the members ``rrpos .. n-1`` then ``0 ..
+        rrpos-1``, so the first ringable one from ``rrpos`` on is the one the sorted list
+        would give, and ``rrpos`` moves as it would (to the next in that order), without
+        computing and sorting every member's metric on each look."""
+        n = len(members)
+        r = q.rrpos
+        wrapped = r < n - 1  # a member after rrpos: _metric's q.wrapped
+        order = [*range(r, n), *range(min(r, n))]
+        rung: Member | None = None
+        k = 0
+        while k < n:
+            m = members[order[k]]
+            if self._ringable(q, m, now):
+                rung = m
+                break
+            k += 1
+        q.wrapped = False
+        if rung is not None and k + 1 < n:
+            q.rrpos = order[k + 1] % 1000
+        else:
+            q.rrpos = 0 if wrapped else r + 1
+        if rung is None:
+            return False
+        self._ring(q, caller, [rung])
         return True
 
     def _seat(self, m: Member) -> str:
@@ -335,3 +365,15 @@ class QueueApplication(MemberManagement):
             else:
                 self._enter_retry(q, caller)
         self._device_freed(m)
+
+
+def _rr_uniform(members: list[Member]) -> bool:
+    """Whether round robin's order is plain rotation: one penalty, fewer than 1,000 members
+    (``_metric`` adds 1,000 to the positions before ``rrpos``)."""
+    if not members or len(members) >= 1000:
+        return False
+    pen = members[0].penalty
+    for m in members:
+        if m.penalty != pen:
+            return False
+    return True

@@ -100,7 +100,8 @@ class AmiSession(asyncio.Protocol):
         self.codec = AmiCodec("server")
         self.transport: asyncio.Transport | None = None
         self.authenticated = False
-        self.events: frozenset[str] | None = frozenset()  # no events before login
+        self._wanted: dict[str, bool] = {}  # privilege -> wants(privilege), for this mask
+        self.events = frozenset()  # no events before login
         self.closing = False
         self._variables: list[str] = []
         self._out: list[bytes] = []  # written this turn of the loop, flushed at its end
@@ -168,13 +169,26 @@ class AmiSession(asyncio.Protocol):
     def send(self, headers: dict[str, str]) -> None:
         self.write(encode_message(headers))
 
+    @property
+    def events(self) -> frozenset[str] | None:
+        """The event classes this session takes (None: every class)."""
+        return self._events
+
+    @events.setter
+    def events(self, mask: frozenset[str] | None) -> None:
+        self._events = mask
+        self._wanted.clear()
+
     def wants(self, privilege: str) -> bool:
-        mask = self.events
-        if mask is None:
-            return True
-        if not mask:
-            return False
-        return any(p in mask for p in privilege.split(","))
+        wanted = self._wanted.get(privilege)
+        if wanted is None:
+            mask = self._events
+            if mask is None:
+                wanted = True
+            else:
+                wanted = any(p in mask for p in privilege.split(","))
+            self._wanted[privilege] = wanted
+        return wanted
 
     def _response(self, kind: str, aid: str | None, **rest: str) -> dict[str, str]:
         h = {"Response": kind}
@@ -551,6 +565,13 @@ class AmiServer:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(lambda: AmiSession(self), host, port)
         return self._server.sockets[0].getsockname()[1]
+
+    def wants(self, privilege: str) -> bool:
+        """Whether a logged-in session takes events of this ``Privilege``."""
+        for s in self.sessions:
+            if s.authenticated and s.wants(privilege):
+                return True
+        return False
 
     def broadcast(self, headers: dict[str, str]) -> None:
         """Send one event to every logged-in session that wants its class."""
