@@ -124,23 +124,10 @@ async def create_tickets(session: AsyncSession, drafts: Sequence[TicketDraft]) -
 
     :func:`store_tickets` does the same and returns only the new ids (the ticket writer).
     """
-    rows = _rows(drafts)
-    if not rows:
-        return []
-    own_transaction = not _caller_began(session)
-    try:
-        ids = await _insert(session, rows)
-        created = await _load(session, ids)
-        if own_transaction:
-            await session.commit()
-    except Exception:
-        if own_transaction:
-            await session.rollback()
-        raise
-    if own_transaction and created and session.sync_session.expire_on_commit:
-        # The commit expired them; load them again so they are readable without lazy loads.
-        created = await _load(session, ids)
-    return created
+    ids = await store_tickets(session, drafts)
+    # Loaded after store_tickets' commit (when it made one), so they are readable without lazy
+    # loads; inside the caller's transaction they are read from it.
+    return await _load(session, ids) if ids else []
 
 
 async def store_tickets(session: AsyncSession, drafts: Sequence[TicketDraft]) -> list[int]:
