@@ -8,8 +8,8 @@
   model, on a discrete-event clock with no sockets: how fast the embedded PBX's core runs.
 * **The simulated day, whole path**: ``hotline simulate --seats 150 --calls 14000 --hours 14
   --speed 5000 --seed 1 --start 2026-11-30T08:00:00`` (PBX, FastAGI IVR and survey, AMI over
-  TCP, controller, SQLite tickets), issue 8's day: wall time, CPU time of the process (all
-  threads: on a shared machine the wall time is noisy, the CPU time much less), calls per
+  TCP, controller, SQLite tickets), a 14,000-call working day: wall time, CPU time of the
+  process (all threads: on a shared machine the wall time is noisy, the CPU time much less), calls per
   second, and the result, which the same seed must repeat exactly. A figure, not a test.
 """
 
@@ -62,7 +62,7 @@ async def _pbx_alone(calls: int, seats: int) -> dict[str, Any]:
     }
 
 
-#: Issue 8's simulated day (``hotline simulate`` options).
+#: The simulated working day (``hotline simulate`` options).
 DAY = {"seats": 150, "calls": 14_000, "hours": 14.0, "speed": 5000.0, "seed": 1}
 DAY_START = "2026-11-30T08:00:00"
 
