@@ -9,8 +9,8 @@
 * **The simulated day, whole path**: ``hotline simulate --seats 150 --calls 14000 --hours 14
   --speed 5000 --seed 1 --start 2026-11-30T08:00:00`` (PBX, FastAGI IVR and survey, AMI over
   TCP, controller, SQLite tickets), a 14,000-call working day: wall time, CPU time of the
-  process (all threads: on a shared machine the wall time is noisy, the CPU time much less), calls per
-  second, and the result, which the same seed must repeat exactly. A figure, not a test.
+  process (all threads: on a shared machine the wall time is noisy, the CPU time much less),
+  calls per second, and the result, which the same seed must repeat exactly. A figure, not a test.
 """
 
 from __future__ import annotations
