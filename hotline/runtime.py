@@ -103,6 +103,7 @@ class Runtime:
         #: The actions on Asterisk (``pause_member``, ``add_member``, ``originate``, ...) for
         #: domain code; built once the link exists (:meth:`start`).
         self.gateway: AmiGateway | None = None
+        self._stopping = False
         operator = SimulatedOperator(
             resolve_share=settings.instant_resolution_share, seed=settings.operator_seed
         )
@@ -283,7 +284,7 @@ class Runtime:
                 len(self.controller.seats.seats),
                 sum(len(q) for q in self.controller.calls.waiting.values()),
             )
-        else:
+        elif not self._stopping:  # our own close at shutdown is no outage
             log.warning("AMI link down: /readyz answers 503 until it is back and resynced")
 
     def _db_up(self, up: bool) -> None:
@@ -320,6 +321,7 @@ class Runtime:
         await self.writer.drain(timeout)
 
     async def stop(self) -> None:
+        self._stopping = True
         if self.link is not None:
             await self.link.close()
         if self.simulator is not None:
