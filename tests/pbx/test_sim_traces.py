@@ -161,7 +161,7 @@ def _calls(events) -> dict[str, dict]:
     return calls
 
 
-@pytest.mark.parametrize("name", ["pause", "ringall", "wrapup", "priority"])
+@pytest.mark.parametrize("name", ["pause", "ringall", "wrapup", "priority", "qtimeout"])
 async def test_scenario_matches_the_recording(name: str) -> None:
     mine = _calls(await replay(name))
     theirs = _calls(list(f.headers for f in trace_frames(name)))
