@@ -189,6 +189,53 @@ def status(queue: str) -> list[tuple[float, dict]]:
     ]
 
 
+JQUEUES = ("qjyes", "qjno", "qjstrict", "qjlist")
+
+
+def _joinempty() -> list[tuple[float, dict]]:
+    steps: list[tuple[float, dict]] = []
+    n = 0
+
+    def wave(tag: str, maxwait: int, first: float) -> None:
+        nonlocal n
+        for i, q in enumerate(JQUEUES):
+            n += 1
+            who = caller(f"{tag}{i + 1}", f"138000001{n:02d}", q, MAXWAIT=maxwait, TALK=4)
+            steps.append((first if i == 0 else 0.2, who))
+
+    wave("甲", 3, 0.5)  # no member at all
+    for q in JQUEUES:  # 8001 paused in every queue
+        steps.append((4.0 if q == "qjyes" else 0.0, {**seat(q, 8001), "Paused": "true"}))
+    wave("乙", 3, 0.5)  # only a paused member
+    wave("丙", 10, 4.0)  # the same, waiting longer ...
+    for q in JQUEUES:  # ... when the paused member is removed
+        steps.append(
+            (
+                2.0 if q == "qjyes" else 0.0,
+                {"Action": "QueueRemove", "Queue": q, "Interface": "Local/8001@agents/n"},
+            )
+        )
+    for q in JQUEUES:  # 8002 free in every queue (it answers after 1 s, talks 4 s)
+        steps.append((3.0 if q == "qjyes" else 0.0, seat(q, 8002)))
+    wave("丁", 12, 0.5)  # one talks, the others wait (ringinuse no) ...
+    # ... until 8002, busy, is paused in every queue
+    steps.append(
+        (
+            2.0,
+            {
+                "Action": "QueuePause",
+                "Interface": "Local/8002@agents/n",
+                "Paused": "true",
+                "Reason": "break",
+            },
+        )
+    )
+    steps.append((14.0, {"Action": "Ping"}))
+    for q in JQUEUES:
+        steps += status(q)
+    return steps
+
+
 #: name -> (queue, [(seconds after the previous action, action)], seconds to wait at the end)
 SCENARIOS: dict[str, tuple[str, list[tuple[float, dict]], float]] = {
     # Queue() gives up (MAXWAIT 5) while a member that never answers is ringing (timeout 15);
@@ -206,6 +253,9 @@ SCENARIOS: dict[str, tuple[str, list[tuple[float, dict]], float]] = {
         ],
         2.0,
     ),
+    # joinempty / leavewhenempty yes, no, strict and a list, with no member, a paused member
+    # and a member removed while callers wait.
+    "joinempty": ("qjyes", _joinempty(), 2.0),
 }
 
 
