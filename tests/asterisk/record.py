@@ -256,6 +256,29 @@ SCENARIOS: dict[str, tuple[str, list[tuple[float, dict]], float]] = {
     # joinempty / leavewhenempty yes, no, strict and a list, with no member, a paused member
     # and a member removed while callers wait.
     "joinempty": ("qjyes", _joinempty(), 2.0),
+    # members shared by queues with different penalties, strategies and weights: who gets a
+    # freed member when callers wait in several of its queues
+    "shared": (
+        "qsa",
+        [
+            (0.3, {**seat("qsa", 8001), "Penalty": "0"}),
+            (0.0, {**seat("qsb", 8001), "Penalty": "1"}),
+            (0.0, {**seat("qsc", 8001), "Penalty": "0"}),
+            (0.0, {**seat("qsa", 8002), "Penalty": "1"}),
+            (0.0, {**seat("qsb", 8002), "Penalty": "0"}),
+            (0.3, caller("一号", "13800000201", "qsa", TALK=4, PATIENCE=60)),
+            (0.2, caller("二号", "13800000202", "qsb", TALK=4, PATIENCE=60)),
+            (1.15, caller("三号", "13800000203", "qsa", TALK=4, PATIENCE=60)),
+            (0.3, caller("四号", "13800000204", "qsb", TALK=4, PATIENCE=60)),
+            (0.3, caller("五号", "13800000205", "qsc", TALK=4, PATIENCE=60)),
+            (0.35, caller("六号", "13800000206", "qsb", TALK=4, PATIENCE=60)),
+            (16.0, {"Action": "Ping"}),
+            *status("qsa"),
+            *status("qsb"),
+            *status("qsc"),
+        ],
+        2.0,
+    ),
 }
 
 

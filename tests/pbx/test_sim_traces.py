@@ -176,7 +176,7 @@ def _outcomes(events) -> dict[str, tuple[str, int | None]]:
 
 
 #: Scenarios recorded with ``tests/asterisk/record.py`` (see their ``.md``).
-RECORDED = ["qtimeout", "joinempty"]
+RECORDED = ["qtimeout", "joinempty", "shared"]
 
 
 @pytest.mark.parametrize("name", ["pause", "ringall", "wrapup", "priority", *RECORDED])
