@@ -256,6 +256,29 @@ SCENARIOS: dict[str, tuple[str, list[tuple[float, dict]], float]] = {
     # joinempty / leavewhenempty yes, no, strict and a list, with no member, a paused member
     # and a member removed while callers wait.
     "joinempty": ("qjyes", _joinempty(), 2.0),
+    # a member removed while it talks (and one removed while it rings)
+    "removed": (
+        "hotline2",
+        [
+            (0.3, seat("hotline2", 8001)),
+            (0.0, seat("hotline2", 8002)),
+            (0.3, caller("赵一", "13800000301", "hotline2", TALK=6, PATIENCE=60)),
+            (
+                2.2,
+                {"Action": "QueueRemove", "Queue": "hotline2", "Interface": "Local/8001@agents/n"},
+            ),
+            (0.45, caller("赵二", "13800000302", "hotline2", TALK=3, PATIENCE=60, AGENT_RING=3)),
+            (0.3, caller("赵三", "13800000303", "hotline2", TALK=3, PATIENCE=60)),
+            (
+                1.0,
+                {"Action": "QueueRemove", "Queue": "hotline2", "Interface": "Local/8002@agents/n"},
+            ),
+            (1.55, seat("hotline2", 8001)),
+            (12.0, {"Action": "Ping"}),
+            *status("hotline2"),
+        ],
+        2.0,
+    ),
     # members shared by queues with different penalties, strategies and weights: who gets a
     # freed member when callers wait in several of its queues
     "shared": (

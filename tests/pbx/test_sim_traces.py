@@ -176,7 +176,7 @@ def _outcomes(events) -> dict[str, tuple[str, int | None]]:
 
 
 #: Scenarios recorded with ``tests/asterisk/record.py`` (see their ``.md``).
-RECORDED = ["qtimeout", "joinempty", "shared"]
+RECORDED = ["qtimeout", "joinempty", "shared", "removed"]
 
 
 @pytest.mark.parametrize("name", ["pause", "ringall", "wrapup", "priority", *RECORDED])
