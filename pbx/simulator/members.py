@@ -22,7 +22,6 @@ from pbx.simulator.model import (
     RES_NOSUCHQUEUE,
     RES_NOT_DYNAMIC,
     RES_OKAY,
-    WAITING,
     Device,
     Member,
     Queue,
@@ -98,7 +97,9 @@ class MemberManagement(EventBuilder):
     def remove_member(self, queue: str, interface: str) -> int:
         """``QueueRemove``: ``RES_OKAY``, ``RES_EXISTS`` (not there), ``RES_NOSUCHQUEUE``, or
         ``RES_NOT_DYNAMIC`` for a static member (app_queue's ``remove_from_queue``). A ring
-        of the member stops; a call it is on goes on but will not count as completed."""
+        of the member goes on, and may be answered (the call attempt holds its own reference
+        to the member: recording ``removed``); a call it is on goes on but will not count as
+        completed."""
         q = self.queues.get(queue)
         if q is None:
             return RES_NOSUCHQUEUE
@@ -108,11 +109,6 @@ class MemberManagement(EventBuilder):
         if m.membership == "static":
             return RES_NOT_DYNAMIC
         del q.members[interface.lower()]
-        leg = m.leg
-        if leg is not None and leg.member is m:
-            self._cancel_leg(leg, cause=0)
-            if leg.caller.state == WAITING:
-                self._schedule_recheck(leg.caller)
         if m.call is not None and m.call.member is m:
             m.call.member_removed = True  # README s9: that call never counts as Completed
         self._member_event("QueueMemberRemoved", m)

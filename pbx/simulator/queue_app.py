@@ -173,6 +173,18 @@ class QueueApplication(MemberManagement):
             return (0 if not m.last_call else 1000000 - int(now - m.last_call)) + pen
         raise ValueError(s)
 
+    def _weight_blocks(self, q: Queue, m: Member, now: float) -> bool:
+        """app_queue's compare_weight (checked by can_ring_entry): ``m`` is kept for another of
+        its queues with a higher weight where at least as many callers wait as members are
+        free."""
+        key = m.interface.lower()
+        for other in self.queues.values():
+            if other is q or other.weight <= q.weight or not other.callers:
+                continue
+            if key in other.members and len(other.callers) >= self._num_available(other, now):
+                return True
+        return False
+
     def _try_calling(self, q: Queue, caller: Caller, now: float) -> bool:
         members = list(q.members.values())
         if q.strategy in ("rrmemory", "rrordered") and _rr_uniform(members):
@@ -192,13 +204,13 @@ class QueueApplication(MemberManagement):
                 level = [(mt, p, mm) for mt, p, mm in order if mt <= metric and p not in tried]
                 for _, p, mm in level:
                     tried.add(p)
-                    if self._ringable(q, mm, now):
+                    if self._ringable(q, mm, now) and not self._weight_blocks(q, mm, now):
                         rung.append(mm)
                 if rung:
                     break
                 continue
             tried.add(pos)
-            if self._ringable(q, m, now):
+            if self._ringable(q, m, now) and not self._weight_blocks(q, m, now):
                 rung.append(m)
                 break
         if q.strategy in ("rrmemory", "rrordered"):

@@ -165,8 +165,13 @@ async def test_penalty_and_shared_seat_across_queues():
 def test_queues_conf_loader_reads_the_recording_config():
     queues, members = load_queues_conf(traces_dir() / "etc" / "queues.conf")
     by = {q.name: q for q in queues}
-    assert set(by) == {"hotline", "hotline2", "ringall", "wrapup"}
+    assert set(by) == {"hotline", "hotline2", "ringall", "wrapup"} | {
+        # the scenarios recorded with tests/asterisk/record.py
+        *("qtimeout", "qjyes", "qjno", "qjstrict", "qjlist", "qsa", "qsb", "qsc")
+    }
     assert by["ringall"].strategy == "ringall" and by["ringall"].timeout == 8
+    assert by["qsc"].weight == 5 and by["qsb"].strategy == "leastrecent"
+    assert by["qjlist"].joinempty == "unavailable,invalid"
     assert by["ringall"].retry == 2 and by["wrapup"].wrapuptime == 10
     assert members == ()
 

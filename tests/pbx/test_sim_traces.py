@@ -161,10 +161,37 @@ def _calls(events) -> dict[str, dict]:
     return calls
 
 
-@pytest.mark.parametrize("name", ["pause", "ringall", "wrapup", "priority"])
+def _outcomes(events) -> dict[str, tuple[str, int | None]]:
+    """Per caller name: how Queue() ended (QUEUESTATUS of the dialplan's UserEvent
+    QueueResult: TIMEOUT, JOINEMPTY, LEAVEEMPTY...; refused callers included) and the HoldTime
+    of its QueueCallerAbandon, if any."""
+    out: dict[str, tuple[str, int | None]] = {}
+    for e in events:
+        who = e.get("CallerIDName", "")
+        if e.get("Event") == "UserEvent" and e.get("UserEvent") == "QueueResult":
+            out[who] = (e["Status"], out.get(who, ("", None))[1])
+        elif e.get("Event") == "QueueCallerAbandon":
+            out[who] = (out.get(who, ("", None))[0], int(e["HoldTime"]))
+    return out
+
+
+#: Scenarios recorded with ``tests/asterisk/record.py`` (see their ``.md``).
+RECORDED = ["qtimeout", "joinempty", "shared", "removed"]
+
+
+@pytest.mark.parametrize("name", ["pause", "ringall", "wrapup", "priority", *RECORDED])
 async def test_scenario_matches_the_recording(name: str) -> None:
-    mine = _calls(await replay(name))
-    theirs = _calls(list(f.headers for f in trace_frames(name)))
+    events = await replay(name)
+    mine = _calls(events)
+    recorded = [f.headers for f in trace_frames(name)]
+    theirs = _calls(recorded)
+    # the same callers refused or leaving the same way, the abandoned ones after the same wait
+    got_out, want_out = _outcomes(events), _outcomes(recorded)
+    assert sorted(got_out) == sorted(want_out)
+    for who, (status, held) in want_out.items():
+        assert got_out[who][0] == status, (who, got_out[who], status)
+        if held is not None:
+            assert got_out[who][1] is not None and abs(got_out[who][1] - held) <= 1, who
     assert sorted(mine) == sorted(theirs)
     for who in theirs:
         want, got = theirs[who], mine[who]
