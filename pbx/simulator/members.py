@@ -1,7 +1,7 @@
 """Member management of the embedded PBX, as app_queue does it: queues and their members
 (``QueueAdd``, ``QueueRemove``, ``QueuePause`` with a reason), and the conditions that decide
 whether a member can be rung (``is_member_available``/``can_ring_entry``: paused, busy, ringing,
-in wrap-up) or whether a queue counts as empty for ``joinempty``/``leavewhenempty``
+in wrap-up, unavailable) or whether a queue counts as empty for ``joinempty``/``leavewhenempty``
 (``get_member_status``).
 
 A member is one queue's view of a device (its ``StateInterface``): the ring and the call live
@@ -17,6 +17,7 @@ from pbx.simulator.model import (
     EMPTY_INUSE,
     EMPTY_PAUSED,
     EMPTY_RINGING,
+    EMPTY_UNAVAILABLE,
     EMPTY_WRAPUP,
     RES_EXISTS,
     RES_NOSUCHQUEUE,
@@ -138,6 +139,21 @@ class MemberManagement(EventBuilder):
             self._wake_waiting_callers(self.queues[m.queue])
         return True
 
+    def set_device_unavailable(self, state_interface: str, unavailable: bool = True) -> None:
+        """Mark a device (a member's ``StateInterface``) unavailable, as a SIP peer that is not
+        registered is (``Status: 5``), or available again. Its members say so in a
+        QueueMemberStatus, as app_queue does on a device state change; waiting callers look
+        again on their next recheck."""
+        dev = self._device(state_interface)
+        if dev.unavailable == unavailable:
+            return
+        dev.unavailable = unavailable
+        for q in self.queues.values():
+            for m in q.members.values():
+                if m.dev is dev:
+                    self._member_event("QueueMemberStatus", m)
+                    self._wake_waiting_callers(q)
+
     def _wrapuptime(self, q: Queue, m: Member) -> float:
         return m.wrapuptime or q.wrapuptime
 
@@ -161,9 +177,9 @@ class MemberManagement(EventBuilder):
         return False
 
     def _ringable(self, q: Queue, m: Member, now: float) -> bool:
-        if m.paused:
-            return False
         dev = m.dev
+        if m.paused or dev.unavailable:
+            return False
         if (dev.leg is not None or dev.call is not None) and not m.ringinuse:
             return False
         if dev.leg is not None:  # one ring at a time per device
@@ -188,6 +204,8 @@ class MemberManagement(EventBuilder):
     def _empty(self, q: Queue, conditions: int, now: float) -> bool:
         """app_queue's get_member_status: True when no member satisfies ``conditions``."""
         for m in q.members.values():
+            if m.dev.unavailable and conditions & EMPTY_UNAVAILABLE:
+                continue
             busy = m.dev.leg is not None or m.dev.call is not None
             if busy and conditions & (EMPTY_INUSE | EMPTY_RINGING):
                 continue

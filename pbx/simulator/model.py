@@ -175,6 +175,9 @@ class Device:
     call: Caller | None = None  # talking
     last_call_end: float = 0.0  # shared_lastcall = yes
     wrap_until: float = 0.0
+    #: AST_DEVICE_UNAVAILABLE (e.g. a SIP peer that is not registered): never rung, and
+    #: counted by the ``unavailable`` condition of joinempty/leavewhenempty.
+    unavailable: bool = False
 
 
 @dataclass(slots=True, eq=False)
@@ -228,7 +231,9 @@ class Member:
     @property
     def status(self) -> int:
         # Local channels show AST_DEVICE_INUSE (2) while ringing as well as while talking
-        # (the traces never show 6 "Ringing" for these seats).
+        # (the traces never show 6 "Ringing" for these seats); 5 for an unavailable device.
+        if self.dev.unavailable:
+            return 5
         return 2 if (self.dev.leg is not None or self.dev.call is not None) else 1
 
     def headers(self, out: dict[str, str]) -> None:

@@ -186,7 +186,7 @@ class Reports(Actions):
                     line += f" (paused{reason} was {int(now - m.last_pause)} secs ago)"
                 if m.in_call:
                     line += " (in call)"
-                line += " (In use)" if m.status == 2 else " (Not in use)"
+                line += {2: " (In use)", 5: " (Unavailable)"}.get(m.status, " (Not in use)")
                 if m.calls_taken:
                     line += (
                         f" has taken {m.calls_taken} calls "

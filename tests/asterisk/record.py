@@ -236,6 +236,52 @@ def _joinempty() -> list[tuple[float, dict]]:
     return steps
 
 
+UQUEUES = ("quyes", "quunav", "qulist", "quleave")
+
+
+def _unavailable() -> list[tuple[float, dict]]:
+    steps: list[tuple[float, dict]] = []
+    n = 0
+
+    def wave(tag: str, maxwait: int, first: float) -> None:
+        nonlocal n
+        for i, q in enumerate(UQUEUES):
+            n += 1
+            who = caller(f"{tag}{i + 1}", f"138000004{n:02d}", q, MAXWAIT=maxwait, TALK=4)
+            steps.append((first if i == 0 else 0.2, who))
+
+    # SIP/seat8001 of the shipped sip.conf, never registered: its device is unavailable
+    for q in UQUEUES:
+        steps.append(
+            (
+                0.3 if q == "quyes" else 0.0,
+                {
+                    "Action": "QueueAdd",
+                    "Queue": q,
+                    "Interface": "SIP/seat8001",
+                    "MemberName": "Seat 8001",
+                    "Penalty": "0",
+                    "Paused": "false",
+                },
+            )
+        )
+    wave("戊", 3, 0.5)  # only the unavailable member
+    for q in UQUEUES:  # 8002 free in every queue (it answers after 1 s, talks 4 s)
+        steps.append((4.0 if q == "quyes" else 0.0, seat(q, 8002)))
+    wave("己", 12, 0.5)  # one talks, the others wait (ringinuse no) ...
+    for q in UQUEUES:  # ... until 8002 is removed: only the unavailable member is left
+        steps.append(
+            (
+                2.0 if q == "quyes" else 0.0,
+                {"Action": "QueueRemove", "Queue": q, "Interface": "Local/8002@agents/n"},
+            )
+        )
+    steps.append((13.0, {"Action": "Ping"}))
+    for q in UQUEUES:
+        steps += status(q)
+    return steps
+
+
 #: name -> (queue, [(seconds after the previous action, action)], seconds to wait at the end)
 SCENARIOS: dict[str, tuple[str, list[tuple[float, dict]], float]] = {
     # Queue() gives up (MAXWAIT 5) while a member that never answers is ringing (timeout 15);
@@ -256,6 +302,9 @@ SCENARIOS: dict[str, tuple[str, list[tuple[float, dict]], float]] = {
     # joinempty / leavewhenempty yes, no, strict and a list, with no member, a paused member
     # and a member removed while callers wait.
     "joinempty": ("qjyes", _joinempty(), 2.0),
+    # joinempty / leavewhenempty unavailable, yes and a list, with a SIP member never
+    # registered (device unavailable), alone and with a free member that goes away.
+    "unavailable": ("quyes", _unavailable(), 2.0),
     # a member removed while it talks (and one removed while it rings)
     "removed": (
         "hotline2",

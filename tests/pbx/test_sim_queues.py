@@ -162,16 +162,43 @@ async def test_penalty_and_shared_seat_across_queues():
     await sim.stop()
 
 
+async def test_an_unavailable_device_is_never_rung_and_counts_as_unavailable():
+    # recording "unavailable": a SIP member that is not registered (Status 5)
+    sim, events = make(seats=1, joinempty="unavailable", leavewhenempty="unavailable")
+    (m,) = sim.core.queues["hotline"].members.values()
+    at(sim, 0.5, sim.core.set_device_unavailable, m.state_interface)
+    at(sim, 1, sim.core.caller_arrive, "hotline", "1", "a", patience=50, talk=5)
+    await until(lambda: sim.stats["finished"] == 1)
+    st = next(e for e in events if e["Event"] == "QueueMemberStatus")
+    assert st["Status"] == "5"
+    assert not any(e["Event"].startswith("QueueCaller") for e in events)  # JOINEMPTY: none
+    assert next(e for e in events if e["Event"] == "UserEvent")["Status"] == "JOINEMPTY"
+    await sim.stop()
+
+    sim, events = make(seats=1, joinempty="yes", leavewhenempty="unavailable")
+    (m,) = sim.core.queues["hotline"].members.values()
+    at(sim, 0.5, sim.core.set_device_unavailable, m.state_interface)
+    at(sim, 1, sim.core.caller_arrive, "hotline", "2", "b", patience=50, talk=5)
+    await until(lambda: sim.stats["finished"] == 1)
+    seq = [e["Event"] for e in events if e["Event"].startswith(("QueueCaller", "Agent"))]
+    assert seq == ["QueueCallerJoin", "QueueCallerAbandon", "QueueCallerLeave"]
+    assert next(e for e in events if e["Event"] == "UserEvent")["Status"] == "LEAVEEMPTY"
+    await sim.stop()
+
+
 def test_queues_conf_loader_reads_the_recording_config():
     queues, members = load_queues_conf(traces_dir() / "etc" / "queues.conf")
     by = {q.name: q for q in queues}
     assert set(by) == {"hotline", "hotline2", "ringall", "wrapup"} | {
         # the scenarios recorded with tests/asterisk/record.py
-        *("qtimeout", "qjyes", "qjno", "qjstrict", "qjlist", "qsa", "qsb", "qsc")
+        *("qtimeout", "qjyes", "qjno", "qjstrict", "qjlist", "qsa", "qsb", "qsc"),
+        *("quyes", "quunav", "qulist", "quleave"),
     }
     assert by["ringall"].strategy == "ringall" and by["ringall"].timeout == 8
     assert by["qsc"].weight == 5 and by["qsb"].strategy == "leastrecent"
     assert by["qjlist"].joinempty == "unavailable,invalid"
+    assert by["qulist"].joinempty == "paused,unavailable"
+    assert by["quleave"].leavewhenempty == "unavailable"
     assert by["ringall"].retry == 2 and by["wrapup"].wrapuptime == 10
     assert members == ()
 

@@ -106,6 +106,10 @@ async def replay(name: str) -> list[dict[str, str]]:
     events: list[dict[str, str]] = []
     sim.subscribe(events.append)
     sim.core.pre_queue = ivr_stub
+    # a device the recording's Asterisk had unavailable (a SIP peer never registered)
+    for e in recording_rows(f"{name}.jsonl"):
+        if e.get("Event") == "QueueMemberAdded" and e.get("Status") == "5":
+            sim.core.set_device_unavailable(e.get("StateInterface") or e["Interface"])
     session = AmiSession(sim.server)
     session.connection_made(FakeTransport())
     session.authenticated = True
@@ -176,7 +180,7 @@ def _outcomes(events) -> dict[str, tuple[str, int | None]]:
 
 
 #: Scenarios recorded with ``tests/asterisk/record.py`` (see their ``.md``).
-RECORDED = ["qtimeout", "joinempty", "shared", "removed"]
+RECORDED = ["qtimeout", "joinempty", "shared", "removed", "unavailable"]
 
 
 @pytest.mark.parametrize("name", ["pause", "ringall", "wrapup", "priority", *RECORDED])
