@@ -68,6 +68,33 @@ class SeatStats:
     talk_s: list[float] = field(default_factory=list)
 
 
+def _voip_phone(
+    server: str,
+    port: int,
+    user: str,
+    secret: str,
+    sip_port: int,
+    rtp_ports: tuple[int, int],
+    my_ip: str,
+    call_callback: Callable[[VoIPCall], None] | None = None,
+) -> VoIPPhone:
+    """A pyVoIP phone with the fixes every phone needs, seat or caller."""
+    phone = VoIPPhone(
+        server,
+        port,
+        user,
+        secret,
+        myIP=my_ip,
+        callCallback=call_callback,
+        sipPort=sip_port,
+        rtpPortLow=rtp_ports[0],
+        rtpPortHigh=rtp_ports[1],
+    )
+    # Defect 2: a Call-ID counter of our own, starting anywhere.
+    phone.sip.callID = SIP.Counter(random.randrange(1, 2**31))
+    return phone
+
+
 class SeatPhone:
     """A seat's softphone: registered to ``server:port`` as ``user``.
 
@@ -94,19 +121,9 @@ class SeatPhone:
         self.stats = SeatStats()
         self._lock = threading.Lock()
         self._cancelled: set[str] = set()
-        self.phone = VoIPPhone(
-            server,
-            port,
-            user,
-            secret,
-            myIP=my_ip,
-            callCallback=self._on_call,
-            sipPort=sip_port,
-            rtpPortLow=rtp_ports[0],
-            rtpPortHigh=rtp_ports[1],
+        self.phone = _voip_phone(
+            server, port, user, secret, sip_port, rtp_ports, my_ip, call_callback=self._on_call
         )
-        # Defect 2: a Call-ID counter of our own, starting anywhere.
-        self.phone.sip.callID = SIP.Counter(random.randrange(1, 2**31))
         # Defect 4: see CANCEL before pyVoIP drops it.
         self.phone.sip.callCallback = self._sip_message
 
@@ -255,17 +272,7 @@ class CallerPhone:
         my_ip: str = "127.0.0.1",
     ) -> None:
         self.user = user
-        self.phone = VoIPPhone(
-            server,
-            port,
-            user,
-            secret,
-            myIP=my_ip,
-            sipPort=sip_port,
-            rtpPortLow=rtp_ports[0],
-            rtpPortHigh=rtp_ports[1],
-        )
-        self.phone.sip.callID = SIP.Counter(random.randrange(1, 2**31))
+        self.phone = _voip_phone(server, port, user, secret, sip_port, rtp_ports, my_ip)
         sip = self.phone.sip
         sip.gen_ack = lambda response: _gen_ack(sip, response)  # type: ignore[method-assign]
 
