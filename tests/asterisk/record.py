@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pbx.private_asterisk import SHIPPED_DIR, PrivateAsterisk, conf_set, find_asterisk, free_port
@@ -192,16 +193,27 @@ def status(queue: str) -> list[tuple[float, dict]]:
 JQUEUES = ("qjyes", "qjno", "qjstrict", "qjlist")
 
 
-def _joinempty() -> list[tuple[float, dict]]:
+def _waves(
+    queues: tuple[str, ...], number_prefix: str
+) -> tuple[list[tuple[float, dict]], Callable[[str, int, float], None]]:
+    """A scenario's steps, and ``wave(tag, maxwait, first)``: one caller into each of
+    ``queues``, the first ``first`` seconds after the previous step, the others 0.2 s apart,
+    numbered on from ``number_prefix``."""
     steps: list[tuple[float, dict]] = []
     n = 0
 
     def wave(tag: str, maxwait: int, first: float) -> None:
         nonlocal n
-        for i, q in enumerate(JQUEUES):
+        for i, q in enumerate(queues):
             n += 1
-            who = caller(f"{tag}{i + 1}", f"138000001{n:02d}", q, MAXWAIT=maxwait, TALK=4)
+            who = caller(f"{tag}{i + 1}", f"{number_prefix}{n:02d}", q, MAXWAIT=maxwait, TALK=4)
             steps.append((first if i == 0 else 0.2, who))
+
+    return steps, wave
+
+
+def _joinempty() -> list[tuple[float, dict]]:
+    steps, wave = _waves(JQUEUES, "138000001")
 
     wave("甲", 3, 0.5)  # no member at all
     for q in JQUEUES:  # 8001 paused in every queue
@@ -240,15 +252,7 @@ UQUEUES = ("quyes", "quunav", "qulist", "quleave")
 
 
 def _unavailable() -> list[tuple[float, dict]]:
-    steps: list[tuple[float, dict]] = []
-    n = 0
-
-    def wave(tag: str, maxwait: int, first: float) -> None:
-        nonlocal n
-        for i, q in enumerate(UQUEUES):
-            n += 1
-            who = caller(f"{tag}{i + 1}", f"138000004{n:02d}", q, MAXWAIT=maxwait, TALK=4)
-            steps.append((first if i == 0 else 0.2, who))
+    steps, wave = _waves(UQUEUES, "138000004")
 
     # SIP/seat8001 of the shipped sip.conf, never registered: its device is unavailable
     for q in UQUEUES:
