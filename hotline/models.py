@@ -23,13 +23,14 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import URL
 
 import ivr.models
+import metrics.models
 import tickets.models
 from tickets.db import Base, alembic_config
 
 __all__ = ["MODEL_MODULES", "metadata", "migrations_config"]
 
 #: The modules whose tables make up the store (each declares them on ``tickets.db.Base``).
-MODEL_MODULES = (tickets.models, ivr.models)
+MODEL_MODULES = (tickets.models, ivr.models, metrics.models)
 
 #: Every table of the store.
 metadata: MetaData = Base.metadata

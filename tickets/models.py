@@ -40,6 +40,9 @@ class Kind(StrEnum):
     REPORT = "report"
     HELP = "help"
     SUGGESTION = "suggestion"
+    #: Nobody classified the call: its ticket was recovered from Asterisk's queue_log
+    #: (answered and ended while the controller was away); someone must complete it.
+    UNCLASSIFIED = "unclassified"
 
 
 class Status(StrEnum):
