@@ -83,6 +83,17 @@ class Settings(BaseSettings):
         default=Path("var/spool"),
         description="Durable spool of tickets waiting for the database (JSON lines, fsync).",
     )
+    queue_log_source: str = Field(
+        default="asterisk",
+        min_length=1,
+        max_length=80,
+        description="Name of this Asterisk's queue_log cursor (the backfill's read position).",
+    )
+    backfill_stale_after_s: float = Field(
+        default=6 * 3600.0,
+        gt=0,
+        description="A queue_log stay open this long (no end row) no longer holds the cursor.",
+    )
     # The embedded PBX (used only when ami_url is unset). Unset, these keep the defaults of
     # pbx.simulator.SimulatorConfig, the PBX's one configuration; the seed is then random.
     sim_seats: int | None = Field(default=None, ge=1, le=5000)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agents.operator import SimulatedOperator
 from config.settings import Settings
+from hotline.backfill import Backfill, BackfillReport
 from hotline.bus import Bus
 from hotline.controller import Controller
 from ivr.metrics import register_ivr_metrics
@@ -124,6 +125,15 @@ class Runtime:
         self.bus.subscribe(TicketDraft, self.link_metrics.live.ticket_drafted, name="metrics")
         self.ivr_metrics = register_ivr_metrics(self.registry)
         self._logins = 0
+        #: The tickets of calls answered while we were away, from the queue_log (built in
+        #: :meth:`start`; run after every resync by :meth:`_resynced`).
+        self.backfill: Backfill | None = None
+        self._backfill_task: asyncio.Task[None] | None = None
+        self._backfill_again = False
+        #: Calls the live path drafted a ticket for in this process (the backfill leaves them
+        #: alone); the newest ones only, insertion-ordered.
+        self._drafted: dict[str, None] = {}
+        self.bus.subscribe(TicketDraft, self._note_drafted, name="backfill")
 
     def _wrapup(self) -> float:
         return self.simulation.wrapup_s if self.settings.ami is None else self.settings.wrapup_s
@@ -148,6 +158,12 @@ class Runtime:
         )
         self.writer.start()
         self.bus.subscribe(TicketDraft, self.writer.submit, name="ticket_writer")
+        self.backfill = Backfill(
+            self.sessions,
+            source=s.queue_log_source,
+            seen=self._seen_live,
+            stale_after_s=s.backfill_stale_after_s,
+        )
         self.agi = await start_agi_server(
             s.agi_host,
             self._agi_port,
@@ -177,7 +193,7 @@ class Runtime:
             on_event=self.controller.handle,
             on_rejected=self._rejected,
             on_snapshot=self.controller.reconcile,
-            on_resynced=self.controller.after_resync,
+            on_resynced=self._resynced,
             on_link=self._link_changed,
             now=lambda: self.now(),
             action_timeout=s.action_timeout_s,
@@ -269,6 +285,74 @@ class Runtime:
 
         return post_call
 
+    # -- backfill from the queue_log ---------------------------------------------------------
+
+    #: How many drafted calls :attr:`_drafted` remembers (a busy day is about 14,000).
+    DRAFTED_MEMORY = 50_000
+    #: Wait before trying a failed backfill again (the database may be down).
+    BACKFILL_RETRY_S = 15.0
+
+    def _note_drafted(self, draft: TicketDraft) -> None:
+        drafted = self._drafted
+        drafted[draft.call_uniqueid] = None
+        if len(drafted) > self.DRAFTED_MEMORY:
+            del drafted[next(iter(drafted))]
+
+    def _seen_live(self, callid: str) -> bool:
+        """Whether the live path owns this call's ticket: talking now, or drafted here."""
+        return callid in self._drafted or callid in self.controller.calls.talking
+
+    def _resynced(self) -> object:
+        """After every (re)login and resync: the controller settles what it saw, then the
+        backfill writes the tickets of the calls it could not see."""
+        rep = self.controller.after_resync()
+        self.request_backfill()
+        return rep
+
+    def request_backfill(self) -> None:
+        """Run the backfill now, or once more after the run in progress."""
+        if self.backfill is None or self._stopping:
+            return
+        if self._backfill_task is not None and not self._backfill_task.done():
+            self._backfill_again = True
+            return
+        self._backfill_task = asyncio.get_running_loop().create_task(self._backfill_loop())
+
+    async def _backfill_loop(self) -> None:
+        assert self.backfill is not None and self.writer is not None
+        m = self.link_metrics
+        while not self._stopping:
+            self._backfill_again = False
+            try:
+                # Drafts of a crashed process (spool) and of this one reach the database
+                # before the backfill looks for tickets (hotline.backfill, rule 3).
+                await self.writer.drain(timeout=30.0)
+                report = await self.backfill.run()
+            except Exception as e:  # the database down, most likely: try again later
+                m.backfill_runs.labels(result="failed").inc()
+                log.warning("backfill from the queue_log failed (%s); retrying", e)
+                await asyncio.sleep(self.BACKFILL_RETRY_S)
+                self._backfill_again = True
+            else:
+                self._backfill_done(report)
+            if not self._backfill_again:
+                return
+
+    def _backfill_done(self, report: BackfillReport) -> None:
+        m = self.link_metrics
+        m.backfill_runs.labels(result="ok").inc()
+        m.backfill_tickets.inc(report.written)
+        for reason, n in report.malformed.items():
+            m.queue_log_rows_malformed.labels(reason=reason).inc(n)
+
+    async def wait_backfill(self, timeout: float = 60.0) -> BackfillReport | None:
+        """Wait for the backfill in progress (if any); its report."""
+        task = self._backfill_task
+        while task is not None and not task.done():
+            await asyncio.wait_for(asyncio.shield(task), timeout)
+            task = self._backfill_task
+        return self.backfill.last if self.backfill is not None else None
+
     def _rejected(self, reason: str) -> None:
         self.link_metrics.frames_rejected.labels(reason=reason).inc()
 
@@ -322,6 +406,12 @@ class Runtime:
 
     async def stop(self) -> None:
         self._stopping = True
+        if self._backfill_task is not None:
+            self._backfill_task.cancel()
+            try:
+                await self._backfill_task
+            except (asyncio.CancelledError, Exception):
+                pass
         if self.link is not None:
             await self.link.close()
         if self.simulator is not None:

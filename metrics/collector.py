@@ -126,6 +126,23 @@ class LinkMetrics:
         self.db_up = Gauge(
             "hotline_db_up", "1 while the last database operation succeeded.", registry=registry
         )
+        self.backfill_runs = Counter(
+            "hotline_backfill_runs",
+            "Backfills from Asterisk's queue_log (at start and after each resync), by result.",
+            ["result"],
+            registry=registry,
+        )
+        self.backfill_tickets = Counter(
+            "hotline_backfill_tickets",
+            "Tickets written from the queue_log for calls answered while the controller was away.",
+            registry=registry,
+        )
+        self.queue_log_rows_malformed = Counter(
+            "hotline_queue_log_rows_malformed",
+            "queue_log rows the backfill could not read and skipped, by reason.",
+            ["reason"],
+            registry=registry,
+        )
         self.subscriber_errors = Counter(
             "hotline_subscriber_errors",
             "Exceptions raised by subscribers of the controller's notices, by subscriber.",

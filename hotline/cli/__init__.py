@@ -1,7 +1,8 @@
 """``hotline``: the command line, one module per command.
 
 ``serve`` (:mod:`hotline.cli.serve`), ``simulate`` (:mod:`hotline.cli.simulate`),
-``staffing`` (:mod:`hotline.cli.staffing`), ``replay`` (:mod:`hotline.cli.replay`) and
+``staffing`` (:mod:`hotline.cli.staffing`), ``replay`` (:mod:`hotline.cli.replay`),
+``backfill`` (:mod:`hotline.cli.backfill`) and
 ``config check`` (:mod:`hotline.cli.config_check`). Each command module imports what it needs
 from below (``hotline.cli.common``, the use cases ``hotline.simulation`` and
 ``hotline.replay``, the domains) and never this package, which only assembles them into
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import typer
 
+from hotline.cli.backfill import backfill
 from hotline.cli.config_check import app as config_app
 from hotline.cli.phones import phones
 from hotline.cli.replay import replay
@@ -31,6 +33,7 @@ app.command()(simulate)
 app.command()(staffing)
 app.command()(replay)
 app.command()(phones)
+app.command()(backfill)
 app.add_typer(config_app, name="config")
 
 
