@@ -21,6 +21,8 @@ from starlette.routing import Match
 
 from hotline.runtime import Runtime
 from ivr.api import make_router as announcements_router
+from ivr.menus import load_menus
+from metrics.api import make_router as history_router
 from routing.calls import rounded
 from tickets.api import make_router as tickets_router
 
@@ -169,6 +171,9 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     app.include_router(tickets_router(runtime))
     app.include_router(announcements_router(runtime))
+    # Local periods at the centre's offset, the one its opening hours use (config/ivr.yaml).
+    offset = load_menus(runtime.settings.config_dir).hours.utc_offset_hours
+    app.include_router(history_router(runtime, offset))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
