@@ -44,6 +44,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hotline.queue_log_restore import restore_rows
 from metrics.models import QueueLog, QueueLogCursor
 from pbx.queue_log import QueueLogError, QueueLogRow, parse_line, row_from_columns
 from routing.logged_calls import AnsweredStay, StayFolder
@@ -88,6 +89,8 @@ class BackfillReport:
     seen_live: int = 0
     open_left: int = 0
     stale_dropped: int = 0
+    #: Rows put back into the table from a file (``backfill_file``).
+    rows_restored: int = 0
     settled_id: int = 0
     seconds: float = 0.0
     malformed: Counter[str] = field(default_factory=Counter)
@@ -288,19 +291,24 @@ async def backfill_file(
     path: Path,
     *,
     since: datetime | None = None,
+    restore: bool = True,
 ) -> BackfillReport:
     """The tickets of the answered calls in a queue_log *file* that have none yet (for a gap
-    during which the database was down too, so the table missed the rows). Only stays that
-    ended at or after ``since`` (when given) count. Idempotent: run it twice, nothing more
-    is written the second time."""
+    during which the database was down too, so the table missed the rows). With ``restore``
+    the rows the table lacks are put back first (:mod:`hotline.queue_log_restore`), so the
+    durable history counts them. Only rows at or after ``since`` (when given) count.
+    Idempotent: run it twice, nothing more is written the second time."""
     started = time.perf_counter()
     report = BackfillReport()
-    folder = StayFolder()
     floor = since.timestamp() if since is not None else float("-inf")
-    batch: list[AnsweredStay] = []
     text = await asyncio.to_thread(Path(path).read_text, encoding="utf-8", errors="replace")
-    for row in _file_rows(text.splitlines(), report):
-        batch.extend(s for s in folder.feed(row) if s.ended_at >= floor)
+    rows = [r for r in _file_rows(text.splitlines(), report) if r.at >= floor]
+    if restore:
+        report.rows_restored = await restore_rows(sessions, rows)
+    folder = StayFolder()
+    batch: list[AnsweredStay] = []
+    for row in rows:
+        batch.extend(folder.feed(row))
         if len(batch) >= PAGE:
             await _write(sessions, batch, report)
             batch = []

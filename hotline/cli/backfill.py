@@ -1,5 +1,6 @@
 """``hotline backfill --queue-log FILE``: the tickets of the answered calls in an Asterisk
-queue_log *file* that have none yet, into ``HOTLINE_DATABASE_URL``.
+queue_log *file* that have none yet, and the rows the ``queue_log`` table lacks, into
+``HOTLINE_DATABASE_URL``.
 
 For a gap during which the database was down as well as the controller: Asterisk then lost
 those rows from its table (it does not buffer them) but kept them in its file. Safe to run at
@@ -79,6 +80,7 @@ def backfill(
                 "rows": report.rows,
                 "answered_calls": report.stays,
                 "tickets_written": report.written,
+                "rows_restored": report.rows_restored,
                 "already_ticketed": report.already_ticketed,
                 "still_open": report.open_left,
                 "malformed_rows": dict(report.malformed),

@@ -210,3 +210,32 @@ def test_the_backfill_command_prints_what_it_wrote_and_refuses_a_time_without_zo
     assert json.loads(second.stdout)["already_ticketed"] == 5
     bad = runner.invoke(app, ["backfill", "--queue-log", str(log), "--since", "2026-11-30"])
     assert bad.exit_code == 2 and "no time zone" in bad.output
+
+
+async def test_file_import_puts_back_only_the_rows_the_table_lacks(
+    session, sessions, tmp_path
+) -> None:
+    """The table kept the first and last calls (times with microseconds, a moment after the
+    file's whole seconds); the middle ones were lost with the database. The import restores
+    exactly those, and the history then counts every call; a second import adds nothing."""
+    from metrics.call_history import call_history
+
+    calls = [answered(f"6.{i}", i * 50.0) for i in range(6)]
+    kept = [
+        QueueLogRow(0, r.at + 0.7, r.callid, r.queue, r.agent, r.event, r.data)
+        for c in (calls[0], calls[5])
+        for r in c
+    ]
+    await put(session, kept)
+    f = tmp_path / "queue_log"
+    f.write_text("".join(format_line(r) + "\n" for c in calls for r in c), "utf-8")
+    rep = await backfill_file(sessions, f)
+    assert rep.rows_restored == 12 and rep.written == 6
+    start = datetime.fromtimestamp(T0, UTC)
+    (month,) = await call_history(
+        session, start=start - timedelta(days=1), end=start + timedelta(days=1), by="month"
+    )
+    assert (month.offered, month.answered, month.completed) == (6, 6, 6)
+    again = await backfill_file(sessions, f)
+    assert again.rows_restored == 0 and again.written == 0
+    assert await session.scalar(select(func.count()).select_from(QueueLog)) == 18
