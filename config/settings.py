@@ -83,6 +83,10 @@ class Settings(BaseSettings):
         default=Path("var/spool"),
         description="Durable spool of tickets waiting for the database (JSON lines, fsync).",
     )
+    queue_log_file: Path | None = Field(
+        default=None,
+        description="The embedded PBX's queue_log also as Asterisk's file (the complete copy).",
+    )
     # The embedded PBX (used only when ami_url is unset). Unset, these keep the defaults of
     # pbx.simulator.SimulatorConfig, the PBX's one configuration; the seed is then random.
     sim_seats: int | None = Field(default=None, ge=1, le=5000)

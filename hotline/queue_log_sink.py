@@ -66,9 +66,10 @@ class QueueLogSink:
         self._retry_s = retry_s
         self._write_timeout_s = write_timeout_s
         self._max_pending = max_pending
-        self._file: TextIO | None = (
-            path.open("a", encoding="utf-8", newline="\n") if path is not None else None
-        )
+        self._file: TextIO | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = path.open("a", encoding="utf-8", newline="\n")
         self.path = path
         self._queue: deque[QueueLogRow] = deque()
         self._wakeup = asyncio.Event()

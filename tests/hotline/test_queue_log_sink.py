@@ -5,7 +5,9 @@ written to again once it answers (SQLite, and PostgreSQL with HOTLINE_TEST_DATAB
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
+import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,7 +16,7 @@ from metrics.models import QueueLog
 from pbx.queue_log import QueueLogRow, format_line, parse_line, row_from_columns
 from pbx.simulator import Simulator, SimulatorConfig
 from pbx.simulator.desclock import DesClock
-from tickets.db import session_factory
+from tickets.db import make_engine, session_factory
 
 EPOCH = 1_800_000_000.0
 
@@ -96,3 +98,42 @@ async def test_a_standalone_simulator_writes_its_queue_log_into_the_database(eng
     assert [r.event for r in stored] == ["QUEUESTART", "ENTERQUEUE", "CONNECT", "COMPLETEAGENT"]
     assert stored[2].agent == "Agent 8001" and stored[2].data[0] == "1"
     assert stored[3].data == ("1", "5", "1")
+
+
+@pytest.mark.e2e
+async def test_the_runtime_puts_the_embedded_pbx_queue_log_in_its_database(tmp_path) -> None:
+    """``hotline simulate``: the rows of every call in the runtime's database, in the order of
+    HOTLINE_QUEUE_LOG_FILE's lines, and as many outcomes as the controller counted."""
+    from config.settings import Settings
+    from hotline.simulation import run_simulation
+
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    path = tmp_path / "log" / "queue_log"
+    settings = Settings(_env_file=None, queue_log_file=path)
+    r = await run_simulation(
+        settings,
+        seats=5,
+        calls=40,
+        hours=0.05,
+        speed=500.0,
+        seed=3,
+        talk_mean=60.0,
+        patience_mean=60.0,
+        wrapup=5.0,
+        ring=2.0,
+        database_url=url,
+        progress=False,
+    )
+    engine = make_engine(url)
+    try:
+        stored = await _table(engine)
+    finally:
+        await engine.dispose()
+    lines = [parse_line(x) for x in path.read_text(encoding="utf-8").splitlines()]
+    assert [format_line(x) for x in stored] == [format_line(x) for x in lines]
+    events = Counter(x.event for x in stored)
+    assert stored[0].event == "QUEUESTART" and events["ADDMEMBER"] == 5
+    assert events["ENTERQUEUE"] == r["offered"]
+    assert events["CONNECT"] == r["answered"]
+    assert events["COMPLETEAGENT"] + events["COMPLETECALLER"] == r["answered"]
+    assert events["ABANDON"] + events["EXITWITHTIMEOUT"] + events["EXITEMPTY"] == r["abandoned"]
