@@ -56,16 +56,19 @@ class QueueLogSink:
         retry_s: float = 1.0,
         write_timeout_s: float = 5.0,
         max_pending: int = 100_000,
+        linger_s: float = 0.05,
     ) -> None:
         """``write_timeout_s``: a batch not committed by then failed (a database that takes
         connections but never answers must not hold rows for ever: Asterisk's
         ``PGCONNECT_TIMEOUT``); ``max_pending``: rows waiting beyond this are lost for the
-        table (memory stays bounded whatever the database does)."""
+        table (memory stays bounded whatever the database does); ``linger_s``: how long a
+        row may wait for others to share its transaction (a PBX writes a few at a time)."""
         self._sessions = sessions
         self._batch_size = batch_size
         self._retry_s = retry_s
         self._write_timeout_s = write_timeout_s
         self._max_pending = max_pending
+        self._linger = linger_s
         self._file: TextIO | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -153,6 +156,8 @@ class QueueLogSink:
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
+            if self._linger > 0:
+                await asyncio.sleep(self._linger)
             self._wakeup.clear()
             while self._queue:
                 wait = self._retry_at - time.monotonic()
