@@ -165,6 +165,11 @@ class Actions(AgiSteps):
         # an agent leg
         for leg in list(caller.legs):
             if ch in (leg.chan1, leg.chan2):
+                if self.queue_log is not None:
+                    # wait_for_answer: the member's channel is gone (ast_read NULL): rna()
+                    # with whole seconds * 1000
+                    ms = (int(self.clock.now()) - int(leg.start)) * 1000
+                    self._log_ring_ended("RINGNOANSWER", caller, leg, ms)
                 self._cancel_leg(leg, cause)
                 if caller.state == WAITING:
                     self._schedule_recheck(caller)

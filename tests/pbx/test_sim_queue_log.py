@@ -189,3 +189,22 @@ def test_log_caller_id_name_is_read_with_hyphens_only(tmp_path) -> None:
     conf.write_text("[general]\nlog_caller_id_name = yes\n[q]\nstrategy = ringall\n")
     assert not SimulatorConfig.from_queues_conf(str(conf)).log_caller_id_name  # as Asterisk
     assert not SimulatorConfig().log_caller_id_name
+
+
+async def test_a_rung_member_channel_hung_up_over_ami() -> None:
+    """app_queue's wait_for_answer when the member's channel goes away while ringing: rna()
+    with the whole seconds rung * 1000."""
+    epoch = 1_800_000_000.0
+    clock = DesClock(epoch)
+    rows: list[QueueLogRow] = []
+    cfg = SimulatorConfig(seats=1, epoch=epoch, ring_time_s=10.0, ivr_time_s=0.0)
+    sim = Simulator(cfg, clock=clock, queue_log=rows.append)
+    caller = sim.core.caller_arrive("hotline", "13800000000", "张三", patience=2.9, talk=5.0)
+    clock.run_until(epoch + 2.7)
+    assert sim.core.hangup_channel(caller.legs[0].chan1.name)
+    clock.run_until_idle()
+    await sim.stop()
+    assert [(r.event, r.agent, r.data) for r in rows[2:]] == [
+        ("RINGNOANSWER", "Agent 8001", ("2000",)),
+        ("ABANDON", "NONE", ("1", "1", "2")),
+    ]
