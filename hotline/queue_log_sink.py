@@ -23,6 +23,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO, cast
 
@@ -57,18 +58,21 @@ class QueueLogSink:
         write_timeout_s: float = 5.0,
         max_pending: int = 100_000,
         linger_s: float = 0.05,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """``write_timeout_s``: a batch not committed by then failed (a database that takes
         connections but never answers must not hold rows for ever: Asterisk's
         ``PGCONNECT_TIMEOUT``); ``max_pending``: rows waiting beyond this are lost for the
         table (memory stays bounded whatever the database does); ``linger_s``: how long a
-        row may wait for others to share its transaction (a PBX writes a few at a time)."""
+        row may wait for others to share its transaction (a PBX writes a few at a time);
+        ``monotonic``: the clock of ``retry_s``."""
         self._sessions = sessions
         self._batch_size = batch_size
         self._retry_s = retry_s
         self._write_timeout_s = write_timeout_s
         self._max_pending = max_pending
         self._linger = linger_s
+        self._monotonic = monotonic
         self._file: TextIO | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,7 +115,7 @@ class QueueLogSink:
                     log.error("queue_log file %s: %s; rows go on to the table", self.path, e)
         if self._sessions is None:
             return
-        if self._retry_at and time.monotonic() < self._retry_at:
+        if self._retry_at and self._monotonic() < self._retry_at:
             self.lost += 1  # the database failed a moment ago: as Asterisk, the row is lost
             return
         if len(self._queue) >= self._max_pending:
@@ -160,7 +164,7 @@ class QueueLogSink:
                 await asyncio.sleep(self._linger)
             self._wakeup.clear()
             while self._queue:
-                wait = self._retry_at - time.monotonic()
+                wait = self._retry_at - self._monotonic()
                 if self._retry_at and wait > 0:  # down: what waits now is lost, as in write()
                     self.lost += len(self._queue)
                     self._queue.clear()
@@ -187,7 +191,7 @@ class QueueLogSink:
                     "the table until it answers again (the file keeps them)",
                     type(e).__name__,
                 )
-            self._retry_at = time.monotonic() + self._retry_s
+            self._retry_at = self._monotonic() + self._retry_s
             return
         self.written += len(batch)
         if not self.db_up:

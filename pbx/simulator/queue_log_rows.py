@@ -54,7 +54,7 @@ class QueueLogRows:
     def _log_enter(self, caller: Caller) -> None:
         """ENTERQUEUE: url, caller number, position[, caller name]."""
         c2 = caller.chan2
-        data = ("", c2.cid_num, str(caller.original_position))
+        data: tuple[str, ...] = ("", c2.cid_num, str(caller.original_position))
         if self.log_caller_id_name:
             data += (c2.cid_name.replace("|", "_"),)
         self._log_row(c2.uniqueid, caller.queue, "NONE", "ENTERQUEUE", *data)
