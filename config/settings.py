@@ -94,6 +94,10 @@ class Settings(BaseSettings):
         gt=0,
         description="A queue_log stay open this long (no end row) no longer holds the cursor.",
     )
+    queue_log_file: Path | None = Field(
+        default=None,
+        description="The embedded PBX's queue_log also as Asterisk's file (the complete copy).",
+    )
     # The embedded PBX (used only when ami_url is unset). Unset, these keep the defaults of
     # pbx.simulator.SimulatorConfig, the PBX's one configuration; the seed is then random.
     sim_seats: int | None = Field(default=None, ge=1, le=5000)

@@ -23,6 +23,7 @@ from config.settings import Settings
 from hotline.backfill import Backfill, BackfillReport
 from hotline.bus import Bus
 from hotline.controller import Controller
+from hotline.queue_log_sink import QueueLogSink
 from ivr.metrics import register_ivr_metrics
 from ivr.server import DbIvrDeps, app_of, start_agi_server, stop_agi_server
 from metrics.collector import make_registry
@@ -104,6 +105,9 @@ class Runtime:
         #: The actions on Asterisk (``pause_member``, ``add_member``, ``originate``, ...) for
         #: domain code; built once the link exists (:meth:`start`).
         self.gateway: AmiGateway | None = None
+        #: The embedded PBX's queue_log rows into the database (and HOTLINE_QUEUE_LOG_FILE),
+        #: as Asterisk writes them; None with a real Asterisk (it writes its own).
+        self.queue_log: QueueLogSink | None = None
         self._stopping = False
         operator = SimulatedOperator(
             resolve_share=settings.instant_resolution_share, seed=settings.operator_seed
@@ -176,7 +180,9 @@ class Runtime:
             # The traffic model's patience is how long a caller waits in the queue; the
             # operators log in through the gateway (below).
             config = replace(self.simulation, patience_in_queue=True, seats_logged_in=False)
-            self.simulator = Simulator(config)
+            self.queue_log = QueueLogSink(self.sessions, path=s.queue_log_file)
+            self.queue_log.start()
+            self.simulator = Simulator(config, queue_log=self.queue_log.write)
             if config.ivr:
                 self.simulator.core.pre_queue = self._simulated_ivr(config.seed)
                 self.simulator.core.post_call = self._simulated_survey(config.seed)
@@ -416,6 +422,8 @@ class Runtime:
             await self.link.close()
         if self.simulator is not None:
             await self.simulator.stop()
+        if self.queue_log is not None:  # after the PBX: its last rows are in
+            await self.queue_log.close()
         if self.agi is not None:
             await stop_agi_server(self.agi)
         if self.writer is not None:

@@ -13,6 +13,7 @@ Layout, the pure core first (no sockets, no asyncio; every change an AMI event):
 * :mod:`.clock` -- the :class:`~.clock.Clock` protocol and the scaled clock;
   :mod:`.desclock` -- the discrete-event clock;
 * :mod:`.model` -- channels, queues, members, devices, callers;
+* :mod:`.queue_log_rows` -- Asterisk's queue_log rows, to an optional hook;
 * :mod:`.core` -- :class:`~.core.PbxCore`, assembled from :mod:`.event_builder` (the AMI
   events), :mod:`.members` (member management, availability), :mod:`.queue_app` (join, turn,
   ring), :mod:`.queue_outcomes` (answer, hang up, abandon, time out), :mod:`.agi_steps` (IVR
@@ -39,6 +40,7 @@ from pbx.simulator.config import (
     load_queues_conf,
 )
 from pbx.simulator.core import STRATEGIES, CallerInfo, PbxCore
+from pbx.simulator.queue_log_rows import QueueLogHook
 from pbx.simulator.server import AmiServer
 from pbx.simulator.traffic import TrafficSpec, TrafficStream
 
@@ -47,6 +49,7 @@ __all__ = [
     "CallerInfo",
     "MemberConfig",
     "QueueConfig",
+    "QueueLogHook",
     "ScaledClock",
     "Simulator",
     "SimulatorConfig",
@@ -60,17 +63,27 @@ class Simulator:
     """The embedded PBX: queues with their operator seats, an AMI server and caller streams."""
 
     def __init__(
-        self, config: SimulatorConfig | None = None, *, clock: Clock | None = None
+        self,
+        config: SimulatorConfig | None = None,
+        *,
+        clock: Clock | None = None,
+        queue_log: QueueLogHook | None = None,
     ) -> None:
         """``clock``: another :class:`~pbx.simulator.clock.Clock` than the scaled one, e.g. a
         :class:`~pbx.simulator.desclock.DesClock` to run the PBX as fast as it can (no AMI
-        server then: its sessions would see time jump)."""
+        server then: its sessions would see time jump). ``queue_log``: takes the queue_log
+        rows Asterisk would write (:mod:`.queue_log_rows`), from QUEUESTART now on; None =
+        no queue_log."""
         self.config = cfg = config or SimulatorConfig()
         #: The AMI secret: the configured one, or a random one made for this process.
         self.secret = cfg.secret or secrets.token_urlsafe(16)
         self.clock: Clock = clock if clock is not None else ScaledClock(cfg.speed, cfg.epoch)
         self._listeners: list[Callable[[dict[str, str]], None]] = []
         self.core = PbxCore(self.clock, self._emit, cfg, run_agi=run_agi_step, wants=self._wants)
+        if queue_log is not None:
+            # Asterisk's logger writes QUEUESTART as it starts, before queues.conf is read
+            self.core.queue_log = queue_log
+            self.core.log_queue_start()
         queues = cfg.queues or (
             QueueConfig(
                 cfg.queue,

@@ -165,6 +165,11 @@ class Actions(AgiSteps):
         # an agent leg
         for leg in list(caller.legs):
             if ch in (leg.chan1, leg.chan2):
+                if self.queue_log is not None:
+                    # wait_for_answer: the member's channel is gone (ast_read NULL): rna()
+                    # with whole seconds * 1000
+                    ms = (int(self.clock.now()) - int(leg.start)) * 1000
+                    self._log_ring_ended("RINGNOANSWER", caller, leg, ms)
                 self._cancel_leg(leg, cause)
                 if caller.state == WAITING:
                     self._schedule_recheck(caller)
@@ -192,10 +197,14 @@ class Actions(AgiSteps):
         if caller.state in (WAITING, RINGING, RETRY):
             self._cancel_timers(caller, "timer", "expire_timer")  # patience runs on
             self._chan_event("MusicOnHoldStop", c2)
+            if self.queue_log is not None:
+                self._log_rings_canceled(caller)
             for leg in list(caller.legs):
                 self._cancel_leg(leg, 0)
             q, pos = self._leave_queue(caller)
             self._record_abandon(caller, q, pos)
+            if self.queue_log is not None:  # Queue() returns -1 unhandled: app_queue's ABANDON
+                self._log_left("ABANDON", caller, q.name, pos)
             self._caller_event(
                 "QueueCallerLeave", caller, q, Position=str(pos), Count=str(len(q.callers))
             )
@@ -210,10 +219,13 @@ class Actions(AgiSteps):
             caller.bridge_id = ""
             self._agent_leg_gone(m, leg)
             start, old_q = caller.connect_time, caller.queue
+            join, opos = caller.join_time, caller.original_position
 
             def late_complete(m=m, start=start, hold=hold, old_q=old_q) -> None:
                 # The old queue's AgentComplete only comes when the caller finally hangs up:
                 # Reason caller, no Dest* headers (README s8).
+                if self.queue_log is not None:
+                    self._log_complete("COMPLETECALLER", c2.uniqueid, old_q, m, join, start, opos)
                 h = self._event("AgentComplete", "agent,all")
                 c2.headers(h)
                 h.update(

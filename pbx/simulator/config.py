@@ -1,7 +1,7 @@
 """Configuration of the embedded PBX: :class:`SimulatorConfig` (the whole PBX, with the one
 set of defaults), several queues, members with penalties (skills), and a loader for a
-``queues.conf`` in Asterisk's format (``[general]`` skipped, ``member =`` lines read, template
-sections ``[name](!)`` and ``[name](template)`` applied).
+``queues.conf`` in Asterisk's format (``member =`` lines read, template sections ``[name](!)``
+and ``[name](template)`` applied; of ``[general]``, :func:`load_queues_general`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ __all__ = [
     "SimulatorConfig",
     "city_centre",
     "load_queues_conf",
+    "load_queues_general",
 ]
 
 
@@ -153,6 +154,27 @@ def load_queues_conf(
     return tuple(queues), tuple(mems)
 
 
+def load_queues_general(source: str | Path, *, text: str | None = None) -> dict[str, str]:
+    """The ``[general]`` settings of a queues.conf, keys lower-cased and spelled as written:
+    Asterisk reads ``log-caller-id-name`` with hyphens only (the underscore spelling is
+    silently ignored), so no spelling is folded into another here."""
+    body = text if text is not None else Path(source).read_text(encoding="utf-8")
+    out: dict[str, str] = {}
+    cur: str | None = None
+    for raw in body.splitlines():
+        line = raw.split(";", 1)[0].strip()
+        if not line:
+            continue
+        m = re.match(r"^\[([^\]]+)\]", line)
+        if m:
+            cur = m.group(1).strip()
+            continue
+        kv = re.match(r"^([\w-]+)\s*=>?\s*(.*)$", line)
+        if cur == "general" and kv:
+            out[kv.group(1).lower()] = kv.group(2).strip()
+    return out
+
+
 DISTRICTS = ("d1", "d2", "d3", "d4", "d5", "d6", "d7")
 
 
@@ -239,11 +261,16 @@ class SimulatorConfig:
     # FastAGI before the queue (and the survey after); the PBX runs the steps it is given.
     ivr: bool = True
     patience_in_queue: bool = False  # patience runs from queue join, not from call start
+    # queues.conf ``[general] log-caller-id-name``: the queue_log's ENTERQUEUE carries the
+    # caller's name in data4 (off by default, as in Asterisk).
+    log_caller_id_name: bool = False
 
     @classmethod
     def from_queues_conf(cls, path: str, **kw: object) -> SimulatorConfig:
         """Queues and members from a queues.conf file (see :func:`load_queues_conf`)."""
         queues, members = load_queues_conf(path)
+        general = load_queues_general(path)
+        kw.setdefault("log_caller_id_name", general.get("log-caller-id-name", "") in _TRUE)
         kw.setdefault("seats", 0)
         if queues and "queue" not in kw:
             kw["queue"] = queues[0].name

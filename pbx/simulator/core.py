@@ -57,6 +57,7 @@ from pbx.simulator.model import (
     Queue,
     parse_empty,
 )
+from pbx.simulator.queue_log_rows import QueueLogHook
 from pbx.simulator.reports import Reports
 
 __all__ = [
@@ -84,7 +85,8 @@ class PbxCore(Reports):
     """Queues, members, callers and channels; every change is reported through ``emit``.
 
     The class is assembled from one mixin per concern, each in its own module (lowest first):
-    :mod:`.event_builder` (the AMI events), :mod:`.members` (member management and
+    :mod:`.queue_log_rows` (Asterisk's queue_log rows, through the optional ``queue_log``
+    hook), :mod:`.event_builder` (the AMI events), :mod:`.members` (member management and
     availability), :mod:`.queue_app` (join, turn, ring), :mod:`.queue_outcomes` (answer, hang
     up, abandon, time out), :mod:`.agi_steps` (IVR and survey), :mod:`.actions` (Originate,
     Redirect, Hangup, Getvar/Setvar) and :mod:`.reports` (QueueStatus, QueueSummary,
@@ -164,6 +166,9 @@ class PbxCore(Reports):
             served_by_ivr=0,
         )
         self.started = clock.now()
+        #: Takes Asterisk's queue_log rows (:mod:`.queue_log_rows`); None = none are built.
+        self.queue_log: QueueLogHook | None = None
+        self.log_caller_id_name = cfg.log_caller_id_name
 
     def _new_pair(self, exten: str, context: str, linkedid: str | None) -> tuple[Channel, Channel]:
         now = self.clock.now()

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from pbx.simulator.clock import Clock
 from pbx.simulator.model import Caller, Channel, Emit, Leg, Member, Queue, fmt_time
+from pbx.simulator.queue_log_rows import QueueLogRows
 
 __all__ = ["CAUSE_TXT", "PRESENTATION", "EventBuilder"]
 
@@ -26,8 +27,9 @@ PRESENTATION = {"CID-CallingPres": "0 (Presentation Allowed, Not Screened)"}
 _SET_VARIABLE = re.compile(r'^SET VARIABLE\s+(\S+)\s+"?(.*?)"?$', re.IGNORECASE)
 
 
-class EventBuilder:
-    """Turns the state changes of the PBX into AMI events, emitted in Asterisk's order."""
+class EventBuilder(QueueLogRows):
+    """Turns the state changes of the PBX into AMI events, emitted in Asterisk's order (and
+    into queue_log rows, :class:`~.queue_log_rows.QueueLogRows`)."""
 
     clock: Clock
     emit: Emit

@@ -92,6 +92,8 @@ class MemberManagement(EventBuilder):
         q.members[key] = m
         if event:
             self._member_event("QueueMemberAdded", m)
+            if self.queue_log is not None:  # over AMI: a boot-time member writes no row
+                self._log_row("MANAGER", q.name, m.name, "ADDMEMBER", "PAUSED" if paused else "")
         self._wake_waiting_callers(q)
         return RES_OKAY
 
@@ -113,6 +115,8 @@ class MemberManagement(EventBuilder):
         if m.call is not None and m.call.member is m:
             m.call.member_removed = True  # README s9: that call never counts as Completed
         self._member_event("QueueMemberRemoved", m)
+        if self.queue_log is not None:
+            self._log_row("MANAGER", q.name, m.name, "REMOVEMEMBER", "")
         self._wake_waiting_callers(q)
         return RES_OKAY
 
@@ -129,11 +133,17 @@ class MemberManagement(EventBuilder):
         if not targets:
             return False
         now = int(self.clock.now())
+        log_rows = self.queue_log is not None
+        if log_rows and not queue:  # app_queue's set_member_paused: before the first member
+            event = "PAUSEALL" if paused else "UNPAUSEALL"
+            self._log_row("NONE", "NONE", targets[0].name, event, reason)
         for m in targets:
             m.paused = paused
             m.paused_reason = reason if paused else ""
             if paused:
                 m.last_pause = now
+            if log_rows:  # data1 the reason, given when unpausing too
+                self._log_row("NONE", m.queue, m.name, "PAUSE" if paused else "UNPAUSE", reason)
             self._member_event("QueueMemberPause", m)
             # A waiting caller notices the change on its next 1 s recheck (README s10).
             self._wake_waiting_callers(self.queues[m.queue])

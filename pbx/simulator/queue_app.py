@@ -66,6 +66,8 @@ class QueueApplication(MemberManagement):
         self._caller_event(
             "QueueCallerJoin", caller, q, Position=str(pos + 1), Count=str(len(q.callers))
         )
+        if self.queue_log is not None:
+            self._log_enter(caller)
         self._chan_event("MusicOnHoldStart", c2, Class="default")
         if caller.maxwait:
             caller.expire_timer = self.clock.call_later(caller.maxwait, self._expire, caller)
@@ -364,6 +366,8 @@ class QueueApplication(MemberManagement):
         ring_ms = round((self.clock.now() - leg.start) * 1000)
         self._drop_leg(leg)
         self._agent_event("AgentRingNoAnswer", caller, leg, m, RingTime=str(ring_ms))
+        if self.queue_log is not None:
+            self._log_ring_ended("RINGNOANSWER", caller, leg, ring_ms)
         self._dial_event("DialEnd", caller.chan2, leg.chan1, DialStatus="NOANSWER")
         self._dial_event("DialEnd", caller.chan2, leg.chan1, DialStatus="CANCEL")
         self._leg_gone(leg, 0)

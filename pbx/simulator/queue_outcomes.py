@@ -88,6 +88,8 @@ class QueueOutcomes(QueueApplication):
         self._varset(c2, "QUEUEPOSITION", str(pos))
         self._varset(c2, "QUEUEWAIT", str(hold))
         self._varset(c2, "QUEUEWAIT_MS", str(int((now - caller.join_time) * 1000)))
+        if self.queue_log is not None:
+            self._log_connect(caller, leg)
         self._agent_event(
             "AgentConnect",
             caller,
@@ -193,6 +195,8 @@ class QueueOutcomes(QueueApplication):
         a2.app, a2.appdata = "Hangup", ""
         self._hangup_request("SoftHangupRequest", a2, 16)
         self._hangup_request("HangupRequest", a1, 16)
+        if self.queue_log is not None:
+            self._log_completed("COMPLETEAGENT", caller, m)
         self._agent_event(
             "AgentComplete", caller, leg, m, HoldTime=str(hold), TalkTime=str(talk), Reason="agent"
         )
@@ -227,6 +231,8 @@ class QueueOutcomes(QueueApplication):
         self._hangup_request("HangupRequest", c2, 16)
         self._hangup(c1, 16)
         self._cdr(c1)
+        if self.queue_log is not None:
+            self._log_completed("COMPLETECALLER", caller, m)
         self._agent_event(
             "AgentComplete", caller, leg, m, HoldTime=str(hold), TalkTime=str(talk), Reason="caller"
         )
@@ -238,6 +244,17 @@ class QueueOutcomes(QueueApplication):
         self._agent_leg_gone(m, leg)
         self._finish(caller, "answered")
         self._device_freed(m)
+
+    def _log_completed(self, event: str, caller: Caller, m: Member) -> None:
+        self._log_complete(
+            event,
+            caller.chan2.uniqueid,
+            caller.queue,
+            m,
+            caller.join_time,
+            caller.connect_time,
+            caller.original_position,
+        )
 
     def _queue_side_cdrs(self, caller: Caller) -> None:
         c2 = caller.chan2
@@ -326,6 +343,8 @@ class QueueOutcomes(QueueApplication):
             self._cdr(c1)
         self._chan_event("MusicOnHoldStop", c2)
         legs = list(caller.legs)
+        if self.queue_log is not None:
+            self._log_rings_canceled(caller)
         for leg in legs:
             self._drop_leg(leg)
             self._dial_event("DialEnd", c2, leg.chan1, DialStatus="CANCEL")
@@ -334,6 +353,8 @@ class QueueOutcomes(QueueApplication):
             self._hangup(leg.chan1, 0)
         q, pos = self._leave_queue(caller)
         self._record_abandon(caller, q, pos)
+        if self.queue_log is not None:
+            self._log_left("ABANDON", caller, q.name, pos)
         self._caller_event(
             "QueueCallerLeave", caller, q, Position=str(pos), Count=str(len(q.callers))
         )
@@ -359,6 +380,13 @@ class QueueOutcomes(QueueApplication):
             self._device_freed(leg.member)
         self._wake_waiting_callers(q)
 
+    def _log_rings_canceled(self, caller: Caller) -> None:
+        """The caller leaves while members ring: RINGCANCELED for each (wait_for_answer's
+        ``canceled_by_caller``)."""
+        now = self.clock.now()
+        for leg in caller.legs:
+            self._log_ring_ended("RINGCANCELED", caller, leg, int((now - leg.start) * 1000))
+
     def _expire(self, caller: Caller) -> None:
         """Queue()'s own timeout (MAXWAIT): checked when not ringing, or when the ring ends."""
         caller.expire_timer = None
@@ -370,6 +398,9 @@ class QueueOutcomes(QueueApplication):
         self._cancel_timers(caller, "timer", "expire_timer")
         q, pos = self._leave_queue(caller)
         self._record_abandon(caller, q, pos)
+        if self.queue_log is not None:
+            event = "EXITWITHTIMEOUT" if status == "TIMEOUT" else "EXITEMPTY"
+            self._log_left(event, caller, q.name, pos)
         self._chan_event("MusicOnHoldStop", caller.chan2)
         self._caller_event(
             "QueueCallerLeave", caller, q, Position=str(pos), Count=str(len(q.callers))

@@ -23,7 +23,7 @@ from collections import Counter
 import pytest
 
 from pbx.codec import Frame
-from pbx.simulator import Simulator, SimulatorConfig, load_queues_conf
+from pbx.simulator import QueueLogHook, Simulator, SimulatorConfig, load_queues_conf
 from pbx.simulator.desclock import DesClock
 from pbx.simulator.model import CallerInfo
 from pbx.simulator.server import AmiSession
@@ -84,7 +84,8 @@ def _driver_actions(name: str) -> list[tuple[float, dict]]:
     ]
 
 
-async def replay(name: str) -> list[dict[str, str]]:
+async def replay(name: str, queue_log: QueueLogHook | None = None) -> list[dict[str, str]]:
+    """Replay scenario ``name``; its events, and its queue_log rows to ``queue_log``."""
     # the recording's own start, so whole-second boundaries (wrap-up) fall where they fell
     epoch = recording_rows(f"{name}.driver.jsonl")[0]["t"]
     queues, members = load_queues_conf(traces_dir() / "etc" / "queues.conf")
@@ -102,6 +103,7 @@ async def replay(name: str) -> list[dict[str, str]]:
             ivr_time_s=0.0,  # the recording's stub answered at once
         ),
         clock=clock,
+        queue_log=queue_log,
     )
     events: list[dict[str, str]] = []
     sim.subscribe(events.append)
