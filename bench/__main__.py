@@ -316,10 +316,11 @@ def cli() -> None:
         return
     result = asyncio.run(main(args))
     # The IVR's FastAGI figures and the simulator's calls per second (their own event loops).
-    from bench import agi, sim
+    from bench import agi, backfill, sim
 
     agi.run(result)
     sim.run(result)
+    backfill.run(result)
     write(result)
 
 
