@@ -3,8 +3,9 @@ one our migrations create: the durable record the backfill and the reports read
 (DESIGN.md, principle 9). Checked on the real Asterisk because every rule here is
 Asterisk's, not ours, and was found by measuring (README of ``pbx/asterisk``, "queue_log"):
 
-* the table holds exactly what the file holds, in write order, with UTC times and the
-  caller's Chinese name, written by a role that may only INSERT;
+* the table holds exactly what the file holds (each call's events in the same order, times
+  within a second, the caller's Chinese name intact), written by a role that may only
+  INSERT;
 * started while the database is down, Asterisk writes the fallback ``data`` column once it is
   back (and data1 .. data5 again after ``logger reload``), which ``row_from_columns`` reads;
 * a database that accepts connections and never answers holds a caller for
