@@ -12,7 +12,20 @@ they are, with only these lines changed (:func:`conf_set`):
 * ``rtp.conf``: an RTP port range of its own;
 * ``extensions.conf`` ``[globals]``: ``HOTLINE_AGI`` pointing at the backend's FastAGI port;
   ``extra_dialplan`` (the tests' simulated callers and seats) is appended through
-  ``#include``, after the shipped text, which is left as it is.
+  ``#include``, after the shipped text, which is left as it is;
+* ``res_pgsql.conf``: ``hostname``, ``port``, ``dbname`` and ``user`` of the queue_log
+  database given (:class:`QueueLogDatabase`); its password, if any, goes to Asterisk's
+  environment as ``PGPASSWORD``, never into a file, as the shipped file asks of a site.
+  Without a database the instance writes its queue_log file alone, as before the database
+  was shipped: ``res_config_pgsql.so`` is ``noload`` and the ``queue_log`` mapping of
+  ``extconfig.conf`` is commented out, so that a test instance never reaches for a database
+  (the shipped ``127.0.0.1:5432`` may be someone's real one) nor tries a connection at every
+  queue event.
+
+Asterisk's environment gets ``PGCONNECT_TIMEOUT=2`` (:data:`PG_CONNECT_TIMEOUT`), as a site's
+service must set it: res_config_pgsql has no connect-timeout option, and libpq waits for ever
+on a database that accepts connections and never answers, holding the lock every queue_log
+write takes (README of ``pbx/asterisk``, "queue_log").
 
 Asterisk runs in the foreground (``-f``) as our child, in its own session, and dies with us:
 :meth:`PrivateAsterisk.stop` asks ``core stop now`` then signals it; an ``atexit`` hook and
@@ -44,10 +57,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "PG_CONNECT_TIMEOUT",
     "SHIPPED_DIR",
     "AsteriskInstall",
     "AsteriskStartError",
     "PrivateAsterisk",
+    "QueueLogDatabase",
     "conf_set",
     "find_asterisk",
     "free_port",
@@ -71,7 +86,12 @@ CONF_FILES = (
     "cdr.conf",
     "cel.conf",
     "indications.conf",
+    "extconfig.conf",
+    "res_pgsql.conf",
 )
+
+#: Seconds libpq may take to connect (``PGCONNECT_TIMEOUT`` in Asterisk's environment).
+PG_CONNECT_TIMEOUT = 2
 
 #: u-law silence (the byte 0xFF), 8000 bytes a second.
 ULAW_SILENCE = b"\xff"
@@ -88,6 +108,39 @@ class AsteriskInstall:
     #: The XML documentation (``<prefix>/var/lib/asterisk/documentation``), if present.
     docdir: Path | None
     version: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueLogDatabase:
+    """The PostgreSQL database a private Asterisk writes its queue_log to (``res_pgsql.conf``).
+
+    ``password`` reaches Asterisk as ``PGPASSWORD`` (libpq's own), never a file.
+    """
+
+    host: str
+    port: int
+    dbname: str
+    user: str
+    password: str | None = None
+
+    @classmethod
+    def from_url(cls, url: str) -> QueueLogDatabase:
+        """From ``postgresql://user[:password]@host[:port]/dbname`` (a driver suffix such as
+        ``postgresql+asyncpg`` is accepted and ignored).
+
+        >>> QueueLogDatabase.from_url("postgresql+asyncpg://postgres@127.0.0.1/hl")
+        QueueLogDatabase(host='127.0.0.1', port=5432, dbname='hl', user='postgres', password=None)
+        """
+        from urllib.parse import unquote, urlsplit
+
+        u = urlsplit(url)
+        if u.scheme.split("+")[0] not in ("postgresql", "postgres"):
+            raise ValueError(f"not a postgresql:// URL: {u.scheme}://...")
+        dbname = unquote(u.path.lstrip("/"))
+        if not (u.hostname and u.username and dbname):
+            raise ValueError("a queue_log database URL needs a user, a host and a database")
+        password = unquote(u.password) if u.password is not None else None
+        return cls(u.hostname, u.port or 5432, dbname, unquote(u.username), password)
 
 
 def _version_of(binary: Path) -> str | None:
@@ -242,6 +295,9 @@ class PrivateAsterisk:
     contexts appended to the dialplan (the tests' simulated callers and seats), and
     ``extra_modules`` the modules it needs beyond ``modules.conf`` (``load =>`` lines added);
     ``extra_sip``: peers appended to ``sip.conf`` (they get fresh secrets too).
+    ``queue_log_db``: where the queue_log goes besides its file (a :class:`QueueLogDatabase`
+    or its URL); the table must exist already (the backend's migrations create it; ``pbx``
+    does not run them). None: the file alone (see the module's docstring).
     """
 
     def __init__(
@@ -256,6 +312,7 @@ class PrivateAsterisk:
         sounds: Iterable[str] = (),
         sound_seconds: float = 0.2,
         config_dir: Path = SHIPPED_DIR,
+        queue_log_db: QueueLogDatabase | str | None = None,
     ) -> None:
         self.install = install
         self.dir = Path(workdir)
@@ -266,6 +323,9 @@ class PrivateAsterisk:
         self.sounds = list(sounds)
         self.sound_seconds = sound_seconds
         self.config_dir = Path(config_dir)
+        if isinstance(queue_log_db, str):
+            queue_log_db = QueueLogDatabase.from_url(queue_log_db)
+        self.queue_log_db = queue_log_db
         self.ami_port = free_port()
         self.sip_port = free_port(socket.SOCK_DGRAM)
         # 1000 RTP sessions (even ports; RTCP takes the odd ones), somewhere in 20000-32000
@@ -359,6 +419,25 @@ class PrivateAsterisk:
             text += '\n#include "extensions_extra.conf"\n'
         src["extensions.conf"] = text
 
+        db = self.queue_log_db
+        if db is not None:
+            text = src["res_pgsql.conf"]
+            for key, value in (
+                ("hostname", db.host),
+                ("port", str(db.port)),
+                ("dbname", db.dbname),
+                ("user", db.user),
+            ):
+                text = conf_set(text, "general", key, value)
+            src["res_pgsql.conf"] = text
+        else:
+            src["modules.conf"] = re.sub(
+                r"(?m)^load(\s*=>\s*res_config_pgsql\.so)",
+                r"noload\1",
+                src["modules.conf"],
+            )
+            src["extconfig.conf"] = re.sub(r"(?m)^(queue_log\s*=>)", r";\1", src["extconfig.conf"])
+
         if self.extra_modules:
             text = src["modules.conf"].rstrip("\n") + "\n; added by the test harness\n"
             src["modules.conf"] = text + "".join(f"load => {m}\n" for m in self.extra_modules)
@@ -381,6 +460,15 @@ class PrivateAsterisk:
             doc.symlink_to(self.install.docdir)
 
     # -- process --------------------------------------------------------------------------
+    def environment(self) -> dict[str, str]:
+        """Asterisk's environment: ours, with ``PGCONNECT_TIMEOUT`` (and the queue_log
+        database's password as ``PGPASSWORD``, when it has one)."""
+        env = dict(os.environ)
+        env["PGCONNECT_TIMEOUT"] = str(PG_CONNECT_TIMEOUT)
+        if self.queue_log_db is not None and self.queue_log_db.password is not None:
+            env["PGPASSWORD"] = self.queue_log_db.password
+        return env
+
     @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -403,6 +491,7 @@ class PrivateAsterisk:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 cwd=self.dir,
+                env=self.environment(),
                 start_new_session=True,
                 preexec_fn=_die_with_parent if main else None,
             )
@@ -537,6 +626,12 @@ def main(argv: list[str] | None = None) -> int:
         "and callers; it needs --module app_senddtmf.so --module func_global.so)",
     )
     p.add_argument("--module", action="append", default=[], help="a module to load as well")
+    p.add_argument(
+        "--queue-log-db",
+        metavar="URL",
+        help="write the queue_log to this PostgreSQL database too "
+        "(postgresql://user@host:port/dbname, its table made by the backend's migrations)",
+    )
     args = p.parse_args(argv)
     install = find_asterisk()
     if install is None:
@@ -553,6 +648,7 @@ def main(argv: list[str] | None = None) -> int:
             extra_dialplan=args.extra_dialplan.read_text("utf-8") if args.extra_dialplan else "",
             extra_modules=args.module,
             sounds=sounds,
+            queue_log_db=args.queue_log_db,
         )
         stack.callback(a.stop)
         a.start()

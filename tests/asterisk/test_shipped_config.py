@@ -45,6 +45,10 @@ def test_only_ports_paths_and_secrets_differ_from_the_shipped_files(pbx) -> None
         "#include",
         "load =>",
         "; added by the test harness",
+        # no queue_log database given: the file alone (pbx/private_asterisk.py)
+        "noload => res_config_pgsql.so",
+        "queue_log => pgsql",  # ... commented out
+        ";queue_log =>",
     )
     for name in CONF_FILES:
         shipped = (SHIPPED_DIR / name).read_text("utf-8").splitlines()
