@@ -183,6 +183,12 @@ class Backfill:
         self.runs = 0
         self.last: BackfillReport | None = None
 
+    async def queue_log_fed(self) -> bool:
+        """Whether Asterisk writes its queue_log into the table (it holds a row): then the
+        backfill can be trusted with every call the controller could not see end."""
+        async with self._sessions() as session:
+            return (await session.execute(select(func.max(_TABLE.c.id)))).scalar() is not None
+
     async def _cursor(self) -> int | None:
         async with self._sessions() as session:
             got = await session.execute(

@@ -32,6 +32,7 @@ from hotline.bus import Bus
 from pbx import events as ev
 from routing import notices as nt
 from routing.calls import (
+    GUESSED,
     CallAbandoned,
     CallAnswered,
     CallBoard,
@@ -104,6 +105,10 @@ class Controller:
         self.syncs = 0
         self.last_report: ReconcileReport | None = None
         self._snap_at = 0.0
+        #: Set while Asterisk's queue_log feeds the backfill: a call the resync only guessed
+        #: answered (``routing.calls.GUESSED``) then gets no draft; the backfill writes the
+        #: ticket of the call the queue_log says was answered.
+        self.defer_guessed_tickets = False
 
     @property
     def instant_resolution_ratio(self) -> float:
@@ -292,10 +297,33 @@ class Controller:
 
     def _ended(self, ended: CallEnded) -> None:
         call = ended.call
+        if ended.reason == GUESSED and self.defer_guessed_tickets:
+            self._publish_ended(ended)
+            return
         decision = self.operator.decide(call.linkedid)
         self.calls_ended += 1
         if decision.resolved_on_call:
             self.resolved_on_call += 1
+        answered_at, ended_at = self._publish_ended(ended)
+        self._publish(
+            TicketDraft(
+                caller_num=call.caller_num,
+                caller_name=call.caller_name,
+                queue=call.queue,
+                seat=call.member_name or call.interface or "",
+                linkedid=call.linkedid,
+                call_uniqueid=call.uniqueid,
+                joined_at=_utc(call.joined_at),
+                answered_at=_utc(answered_at),
+                ended_at=_utc(ended_at),
+                kind=decision.kind,
+                resolved_on_call=decision.resolved_on_call,
+            )
+        )
+
+    def _publish_ended(self, ended: CallEnded) -> tuple[float, float]:
+        """Publish :class:`routing.notices.CallEnded`; the call's (answered, ended) times."""
+        call = ended.call
         assert call.answered_at is not None
         # Event times are Asterisk's, resync times ours: keep them in order for the ticket.
         answered_at = max(call.answered_at, call.joined_at)
@@ -312,18 +340,4 @@ class Controller:
                     ended.reason,
                 )
             )
-        self._publish(
-            TicketDraft(
-                caller_num=call.caller_num,
-                caller_name=call.caller_name,
-                queue=call.queue,
-                seat=call.member_name or call.interface or "",
-                linkedid=call.linkedid,
-                call_uniqueid=call.uniqueid,
-                joined_at=_utc(call.joined_at),
-                answered_at=_utc(answered_at),
-                ended_at=_utc(ended_at),
-                kind=decision.kind,
-                resolved_on_call=decision.resolved_on_call,
-            )
-        )
+        return answered_at, ended_at

@@ -183,6 +183,7 @@ class Runtime:
             self.queue_log = QueueLogSink(self.sessions, path=s.queue_log_file)
             self.queue_log.start()
             self.simulator = Simulator(config, queue_log=self.queue_log.write)
+            self.controller.defer_guessed_tickets = True
             if config.ivr:
                 self.simulator.core.pre_queue = self._simulated_ivr(config.seed)
                 self.simulator.core.post_call = self._simulated_survey(config.seed)
@@ -191,6 +192,7 @@ class Runtime:
             host, username, secret = "127.0.0.1", config.username, self.simulator.secret
         else:
             host, port, username, secret = target.host, target.port, target.username, target.secret
+            await self._check_queue_log_fed()
         self.link = AmiLink(
             host=host,
             port=port,
@@ -344,7 +346,25 @@ class Runtime:
             if not self._backfill_again:
                 return
 
+    async def _check_queue_log_fed(self) -> None:
+        """A real Asterisk feeds the queue_log table only when configured to (README, "The
+        queue_log in PostgreSQL"); until a row is seen, guessed calls keep their live draft."""
+        assert self.backfill is not None
+        try:
+            fed = await self.backfill.queue_log_fed()
+        except Exception:  # the database down at start: the first backfill will tell
+            return
+        self.controller.defer_guessed_tickets = fed
+        if not fed:
+            log.warning(
+                "the queue_log table is empty: Asterisk does not write its queue_log into "
+                'this database (README, "The queue_log in PostgreSQL"); calls answered while '
+                "the controller is away cannot get their tickets"
+            )
+
     def _backfill_done(self, report: BackfillReport) -> None:
+        if report.rows or report.settled_id:
+            self.controller.defer_guessed_tickets = True
         m = self.link_metrics
         m.backfill_runs.labels(result="ok").inc()
         m.backfill_tickets.inc(report.written)

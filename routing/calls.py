@@ -119,6 +119,12 @@ class CallEnded:
 
 Outcome = CallOffered | CallAnswered | CallAbandoned | CallEnded
 
+#: ``CallEnded.reason`` of a call we held as waiting that the resync took as answered and
+#: ended from Asterisk's counters alone (rule 4): right in number, but possibly not this
+#: call (another caller may have been the one answered). With the queue_log at hand the
+#: backfill writes the ticket of the call that really was, so the controller drafts none.
+GUESSED = "guessed"
+
 
 @dataclass(slots=True)
 class ReconcileReport:
@@ -550,7 +556,7 @@ class CallBoard:
                     d[0] -= 1
                     out.append(self._answer_now(call, at, None))
                     self.talking.pop(call.uniqueid, None)
-                    out.append(CallEnded(call, at, 0, "gone"))
+                    out.append(CallEnded(call, at, 0, GUESSED))
                     rep.ended_in_gap += 1
                 else:
                     out.append(self._abandon_now(call, at))

@@ -151,3 +151,28 @@ def test_the_runtime_wires_the_writer_and_metrics_as_subscribers(tmp_path: Path)
     text = generate_latest(rt.registry).decode()
     assert 'hotline_subscriber_errors_total{subscriber="desktop"} 1.0' in text
     assert "hotline_tickets_drafted_total 1.0" in text
+
+
+@pytest.mark.parametrize("deferred", [False, True])
+def test_a_call_the_resync_only_guessed_gets_its_draft_only_without_the_queue_log(
+    deferred: bool,
+) -> None:
+    """A waiting call taken as answered from Asterisk's counters alone may be the wrong
+    caller: with the queue_log feeding the backfill, the controller drafts no ticket for it
+    (the backfill writes the right call's); without, the guess keeps its draft."""
+    from routing.calls import GUESSED, Call, CallEnded
+
+    bus = Bus()
+    drafts: list[TicketDraft] = []
+    ended: list[nt.CallEnded] = []
+    bus.subscribe(TicketDraft, drafts.append)
+    bus.subscribe(nt.CallEnded, ended.append)
+    c = controller(bus)
+    c.defer_guessed_tickets = deferred
+    call = Call("1.1", "1.1", Q, "13800001234", "", 10.0, answered_at=20.0)
+    c._outcome(CallEnded(call, 20.0, 0, GUESSED), 20.0)
+    c._outcome(
+        CallEnded(Call("1.2", "1.2", Q, "1", "", 10.0, answered_at=12.0), 20.0, 0, "gone"), 20.0
+    )
+    assert [d.call_uniqueid for d in drafts] == (["1.2"] if deferred else ["1.1", "1.2"])
+    assert [e.uniqueid for e in ended] == ["1.1", "1.2"]
