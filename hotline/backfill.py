@@ -15,8 +15,11 @@ Exactly once, by three rules:
 2. a stay with a ticket already stored is skipped: same ``call_uniqueid`` with an
    ``answered_at`` inside the stay (between its join and its end, one second of slack: the
    live path stamps times from AMI events, the queue_log from its own rows, and a file has
-   whole seconds only). A channel is in one queue at a time, so two stays of one channel
-   never overlap;
+   whole seconds only), or with a ``joined_at`` within two seconds of the stay's join (a
+   call the live path saw join and then lost in an AMI drop, answered and gone by the
+   resync, has the resync's time as its answer: :meth:`routing.calls.CallBoard.settle`).
+   A channel is in one queue at a time, so two stays of one channel never overlap, and an
+   answered stay lasts longer than two seconds;
 3. the ticket writer is drained first, so drafts spooled by a crashed process are in the
    database before rule 2 looks.
 
@@ -59,6 +62,9 @@ log = logging.getLogger(__name__)
 PAGE = 5000
 #: Slack around a stay when matching a stored ticket's answer time (seconds).
 SLACK_S = 1.0
+#: Slack when matching a stored ticket's join time to a stay's (seconds): AMI event against
+#: row, a join estimated from a resync's whole-second ``Wait``, a file's whole seconds.
+JOIN_SLACK_S = 2.0
 _TABLE = QueueLog.__table__
 _CURSORS = QueueLogCursor.__table__
 _TICKETS = Ticket.__table__
@@ -101,6 +107,13 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
+def _ts(at: datetime | None) -> float | None:
+    """A stored time as Unix seconds (SQLite gives naive UTC back)."""
+    if at is None:
+        return None
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+
+
 def draft_of(stay: AnsweredStay) -> TicketDraft:
     """The ticket of an answered stay found only in the queue_log."""
     return TicketDraft(
@@ -122,24 +135,25 @@ async def _unticketed(session: AsyncSession, stays: list[AnsweredStay]) -> list[
     """The stays without a stored ticket (rule 2 of the module's docstring)."""
     if not stays:
         return []
-    stored: dict[str, list[float]] = {}
+    stored: dict[str, list[tuple[float | None, float | None]]] = {}
     ids = sorted({s.callid for s in stays})
     for start in range(0, len(ids), 1000):
         rows = await session.execute(
-            select(_TICKETS.c.call_uniqueid, _TICKETS.c.answered_at).where(
+            select(_TICKETS.c.call_uniqueid, _TICKETS.c.answered_at, _TICKETS.c.joined_at).where(
                 _TICKETS.c.call_uniqueid.in_(ids[start : start + 1000])
             )
         )
-        for uid, answered in rows:
-            at = answered if answered.tzinfo else answered.replace(tzinfo=UTC)
-            stored.setdefault(uid, []).append(at.timestamp())
-    return [
-        s
-        for s in stays
-        if not any(
-            s.joined_at - SLACK_S <= a <= s.ended_at + SLACK_S for a in stored.get(s.callid, ())
+        for uid, answered, joined in rows:
+            stored.setdefault(uid, []).append((_ts(answered), _ts(joined)))
+
+    def ticketed(s: AnsweredStay) -> bool:
+        return any(
+            (a is not None and s.joined_at - SLACK_S <= a <= s.ended_at + SLACK_S)
+            or (j is not None and abs(j - s.joined_at) <= JOIN_SLACK_S)
+            for a, j in stored.get(s.callid, ())
         )
-    ]
+
+    return [s for s in stays if not ticketed(s)]
 
 
 async def _write(

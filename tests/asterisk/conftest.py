@@ -16,25 +16,41 @@ Fixtures:
   ``HOTLINE_AMI_URL`` pointing at ``pbx``, its FastAGI server on the port the dialplan
   calls, and a SQLite ticket store in ``tmp_path``; started and stopped;
 * ``driver``: a second AMI login (as the recordings' driver connection) with the gateway
-  over it, for what the test does to Asterisk behind the controller's back.
+  over it, for what the test does to Asterisk behind the controller's back;
+* ``scratch_db``: a scratch PostgreSQL database on the server of ``HOTLINE_TEST_DATABASE_URL``
+  (skipped without it), migrated by our migrations, with the least-privileged role of
+  ``pbx/asterisk/README.md`` for Asterisk's queue_log (a :class:`ScratchDb`); dropped
+  afterwards;
+* ``make_qlog_pbx``: ``make(db)``, a private Asterisk (not started) writing its queue_log to
+  ``db`` too; stopped afterwards.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import secrets
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 import yaml
 
-from pbx.private_asterisk import PrivateAsterisk, find_asterisk, free_port
+from pbx.private_asterisk import (
+    SHIPPED_DIR,
+    PrivateAsterisk,
+    QueueLogDatabase,
+    find_asterisk,
+    free_port,
+)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 REQUIRE_ENV = "HOTLINE_REQUIRE_ASTERISK"
+PG_ENV = "HOTLINE_TEST_DATABASE_URL"
 #: How long the tests' IVR waits for a key after a prompt (once, then the operator).
 IVR_DIGIT_MS = 1500
 #: Modules the simulated people of ``sim_extensions.conf`` need beyond ``modules.conf``.
@@ -147,6 +163,105 @@ async def driver(pbx: PrivateAsterisk) -> AsyncIterator:
 
     async with Driver(pbx) as gw:
         yield gw
+
+
+# -- a scratch database migrated by our migrations, and the README's role -----------------
+@dataclass(frozen=True)
+class ScratchDb:
+    admin_url: str  # superuser, this database
+    db: QueueLogDatabase  # as Asterisk connects: the least-privileged role
+
+    async def rows(self) -> list[dict]:
+        import asyncpg
+
+        conn = await asyncpg.connect(self.admin_url, timeout=10)
+        try:
+            return [dict(r) for r in await conn.fetch("SELECT * FROM queue_log ORDER BY id")]
+        finally:
+            await conn.close()
+
+
+def role_sql(dbname: str, role: str) -> list[str]:
+    """The statements of the README's ```sql block (the least-privileged role), for ``role``
+    on ``dbname``: the test runs what the README gives a site."""
+    text = (SHIPPED_DIR / "README.md").read_text("utf-8")
+    block = re.search(r"```sql\n(.*?)```", text, re.S)
+    assert block, "pbx/asterisk/README.md has no ```sql block"
+    sql = re.sub(r"--[^\n]*", "", block.group(1))
+    sql = sql.replace("asterisk_qlog", role).replace("DATABASE hotline", f'DATABASE "{dbname}"')
+    return [s.strip() for s in sql.split(";") if s.strip()]
+
+
+async def _admin(url: str):
+    import asyncpg
+
+    try:
+        return await asyncpg.connect(url, timeout=10)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        why = f"PostgreSQL at {PG_ENV} cannot be used: {type(exc).__name__}: {exc}"
+        if os.environ.get(REQUIRE_ENV):
+            pytest.fail(why, pytrace=False)
+        pytest.skip(why)
+
+
+@pytest_asyncio.fixture
+async def scratch_db() -> AsyncIterator[ScratchDb]:
+    from sqlalchemy.engine import make_url
+
+    from tickets.db import upgrade
+
+    raw = os.environ.get(PG_ENV)
+    if not raw:
+        pytest.skip(f"{PG_ENV} not set: the queue_log tests need PostgreSQL")
+    server = make_url(raw).set(drivername="postgresql")
+    name = f"hotline_qlog_{secrets.token_hex(5)}"
+    role = f"asterisk_qlog_{secrets.token_hex(5)}"
+    admin = await _admin(server.render_as_string(hide_password=False))
+    try:
+        await admin.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
+    finally:
+        await admin.close()
+    url = server.set(database=name).render_as_string(hide_password=False)
+    try:
+        await upgrade(url)
+        conn = await _admin(url)
+        try:
+            for statement in role_sql(name, role):
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+        host, port = server.host or "127.0.0.1", server.port or 5432
+        yield ScratchDb(url, QueueLogDatabase(host, port, name, role))
+    finally:
+        admin = await _admin(server.render_as_string(hide_password=False))
+        try:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = $1 AND pid <> pg_backend_pid()",
+                name,
+            )
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture
+def make_qlog_pbx(asterisk_install, tmp_path, ivr_config) -> Iterator:
+    """``make(db)``: a private Asterisk (not started) writing its queue_log to ``db``."""
+    made = []
+
+    def make(db: QueueLogDatabase):
+        workdir = tmp_path / f"asterisk{len(made)}"
+        a = make_pbx(asterisk_install, workdir, ivr_config, queue_log_db=db)
+        made.append(a)
+        return a
+
+    try:
+        yield make
+    finally:
+        for a in made:
+            a.stop()
 
 
 # -- reporting -------------------------------------------------------------------------------

@@ -12,137 +12,33 @@ Asterisk's, not ours, and was found by measuring (README of ``pbx/asterisk``, "q
   ``PGCONNECT_TIMEOUT`` seconds, not for ever;
 * the password comes from libpq's environment, never from ``res_pgsql.conf``.
 
-Each test gets a scratch database (migrated by the fixture: ``pbx`` may not import
-``tickets``) on the server of ``HOTLINE_TEST_DATABASE_URL``, and a scratch role.
+Each test gets a scratch database (``scratch_db`` of conftest.py, migrated by the fixture:
+``pbx`` may not import ``tickets``) on the server of ``HOTLINE_TEST_DATABASE_URL``, and a
+scratch role.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 import secrets
 import socket
 import struct
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from pbx.private_asterisk import PG_CONNECT_TIMEOUT, SHIPPED_DIR, QueueLogDatabase, free_port
 from pbx.queue_log import QueueLogRow, parse_line, row_from_columns
 
-from .conftest import REQUIRE_ENV, make_pbx
 from .people import Caller, Driver, add_seats, call, eventually, wait_quiet
 
 pytestmark = pytest.mark.asterisk
 
-PG_ENV = "HOTLINE_TEST_DATABASE_URL"
 Q = "hotline"
-
-
-# -- a scratch database migrated by our migrations, and the README's role -----------------
-@dataclass(frozen=True)
-class ScratchDb:
-    admin_url: str  # superuser, this database
-    db: QueueLogDatabase  # as Asterisk connects: the least-privileged role
-
-    async def rows(self) -> list[dict]:
-        import asyncpg
-
-        conn = await asyncpg.connect(self.admin_url, timeout=10)
-        try:
-            return [dict(r) for r in await conn.fetch("SELECT * FROM queue_log ORDER BY id")]
-        finally:
-            await conn.close()
-
-
-def role_sql(dbname: str, role: str) -> list[str]:
-    """The statements of the README's ```sql block (the least-privileged role), for ``role``
-    on ``dbname``: the test runs what the README gives a site."""
-    text = (SHIPPED_DIR / "README.md").read_text("utf-8")
-    block = re.search(r"```sql\n(.*?)```", text, re.S)
-    assert block, "pbx/asterisk/README.md has no ```sql block"
-    sql = re.sub(r"--[^\n]*", "", block.group(1))
-    sql = sql.replace("asterisk_qlog", role).replace("DATABASE hotline", f'DATABASE "{dbname}"')
-    return [s.strip() for s in sql.split(";") if s.strip()]
-
-
-async def _admin(url: str):
-    import asyncpg
-
-    try:
-        return await asyncpg.connect(url, timeout=10)
-    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        why = f"PostgreSQL at {PG_ENV} cannot be used: {type(exc).__name__}: {exc}"
-        if os.environ.get(REQUIRE_ENV):
-            pytest.fail(why, pytrace=False)
-        pytest.skip(why)
-
-
-@pytest_asyncio.fixture
-async def scratch_db() -> AsyncIterator[ScratchDb]:
-    from sqlalchemy.engine import make_url
-
-    from tickets.db import upgrade
-
-    raw = os.environ.get(PG_ENV)
-    if not raw:
-        pytest.skip(f"{PG_ENV} not set: the queue_log tests need PostgreSQL")
-    server = make_url(raw).set(drivername="postgresql")
-    name = f"hotline_qlog_{secrets.token_hex(5)}"
-    role = f"asterisk_qlog_{secrets.token_hex(5)}"
-    admin = await _admin(server.render_as_string(hide_password=False))
-    try:
-        await admin.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
-    finally:
-        await admin.close()
-    url = server.set(database=name).render_as_string(hide_password=False)
-    try:
-        await upgrade(url)
-        conn = await _admin(url)
-        try:
-            for statement in role_sql(name, role):
-                await conn.execute(statement)
-        finally:
-            await conn.close()
-        host, port = server.host or "127.0.0.1", server.port or 5432
-        yield ScratchDb(url, QueueLogDatabase(host, port, name, role))
-    finally:
-        admin = await _admin(server.render_as_string(hide_password=False))
-        try:
-            await admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = $1 AND pid <> pg_backend_pid()",
-                name,
-            )
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
-        finally:
-            await admin.close()
-
-
-@pytest.fixture
-def make_qlog_pbx(asterisk_install, tmp_path, ivr_config) -> Iterator:
-    """``make(db)``: a private Asterisk (not started) writing its queue_log to ``db``."""
-    made = []
-
-    def make(db: QueueLogDatabase):
-        workdir = tmp_path / f"asterisk{len(made)}"
-        a = make_pbx(asterisk_install, workdir, ivr_config, queue_log_db=db)
-        made.append(a)
-        return a
-
-    try:
-        yield make
-    finally:
-        for a in made:
-            a.stop()
 
 
 def file_rows(pbx) -> list[QueueLogRow]:

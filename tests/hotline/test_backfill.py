@@ -112,6 +112,40 @@ async def test_an_open_call_holds_the_cursor_until_it_ends(session, sessions) ->
     assert sorted(t[0] for t in await tickets(session)) == ["3.1", "3.2"]
 
 
+async def test_a_live_ticket_stamped_at_a_resync_still_counts_in_a_later_process(
+    session, sessions
+) -> None:
+    """A caller waiting when the AMI link dropped, answered and gone by the resync: the live
+    path writes its ticket with the resync's time as its answer (``CallBoard.settle``: it
+    cannot know better), after the stay's end. An older caller still talking holds the
+    cursor below that stay; a later process (after a restart) reads it again and must find
+    the ticket by its join, not write a second one."""
+    bf = Backfill(sessions, source="pbx1", seen=lambda callid: callid == "6.2")
+    await bf.run()
+    older, limbo = answered("6.1", 0), answered("6.2", 10, "13900000062")
+    await put(session, [*older[:2], *limbo])  # 6.1 talks on; 6.2 ended at +45
+    live = TicketDraft(
+        caller_num="13900000062",
+        caller_name="",
+        queue="hotline",
+        seat="",
+        linkedid="6.2",
+        call_uniqueid="6.2",
+        joined_at=datetime.fromtimestamp(T0 + 10.1, UTC),  # QueueCallerJoin, before the drop
+        answered_at=datetime.fromtimestamp(T0 + 60, UTC),  # the resync
+        ended_at=datetime.fromtimestamp(T0 + 60, UTC),
+        kind="consultation",
+        resolved_on_call=False,
+    )
+    await store_tickets(session, [live])
+    rep = await bf.run()  # this process drafted 6.2 itself
+    assert (rep.written, rep.seen_live, rep.open_left, rep.settled_id) == (0, 1, 1, 0)
+    await put(session, older[2:])
+    later = await Backfill(sessions, source="pbx1").run()  # a new process: nothing seen
+    assert (later.written, later.already_ticketed) == (1, 1)
+    assert sorted(t[0] for t in await tickets(session)) == ["6.1", "6.2"]
+
+
 async def test_malformed_rows_are_counted_and_skipped_and_the_rest_is_written(
     session, sessions
 ) -> None:
