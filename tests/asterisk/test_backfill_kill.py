@@ -33,11 +33,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from metrics.call_history import call_history
-from metrics.models import QueueLog
 from pbx.private_asterisk import free_port
+from tests.ticket_books import tickets_and_connects
 from tickets.db import make_engine, session_factory
 from tickets.models import Ticket
 
@@ -164,18 +164,7 @@ async def books(url: str, start: datetime, end: datetime) -> tuple[Counter, Coun
     engine = make_engine(url)
     try:
         async with session_factory(engine)() as s:
-            tickets = Counter(
-                dict((await s.execute(
-                    select(Ticket.call_uniqueid, func.count()).group_by(Ticket.call_uniqueid)
-                )).all())
-            )  # fmt: skip
-            connects = Counter(
-                dict((await s.execute(
-                    select(QueueLog.callid, func.count())
-                    .where(QueueLog.event == "CONNECT", QueueLog.queuename == Q)
-                    .group_by(QueueLog.callid)
-                )).all())
-            )  # fmt: skip
+            tickets, connects = await tickets_and_connects(s, Q)
             history = await call_history(s, start=start, end=end, by="month", queues=[Q])
             unclassified = list(
                 (await s.scalars(select(Ticket).where(Ticket.kind == "unclassified"))).all()

@@ -31,10 +31,10 @@ from config.settings import Settings
 from hotline.queue_log_sink import QueueLogSink
 from hotline.runtime import Runtime
 from metrics.call_history import call_history
-from metrics.models import QueueLog
 from pbx.private_asterisk import free_port
 from pbx.simulator import Simulator, SimulatorConfig, TrafficSpec
 from tests.hotline.test_db_outage import CuttableProxy
+from tests.ticket_books import tickets_and_connects
 from tickets.db import make_engine, session_factory
 from tickets.models import Ticket
 
@@ -110,18 +110,7 @@ async def books(url: str, around: float = EPOCH) -> tuple[Counter, Counter, list
     engine = make_engine(url)
     try:
         async with session_factory(engine)() as s:
-            tickets = Counter(
-                dict((await s.execute(
-                    select(Ticket.call_uniqueid, func.count()).group_by(Ticket.call_uniqueid)
-                )).all())
-            )  # fmt: skip
-            connects = Counter(
-                dict((await s.execute(
-                    select(QueueLog.callid, func.count())
-                    .where(QueueLog.event == "CONNECT")
-                    .group_by(QueueLog.callid)
-                )).all())
-            )  # fmt: skip
+            tickets, connects = await tickets_and_connects(s)
             day = datetime.fromtimestamp(around, UTC)
             history = await call_history(
                 s, start=day - timedelta(days=1), end=day + timedelta(days=1), by="month"
