@@ -100,6 +100,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         version="0.1.0",
         description="Live call-centre state, tickets and metrics of the 12345 hotline.",
         static_url="/docs-assets",
+        # Swagger UI would show a badge fetched from validator.swagger.io: not on an intranet.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     auth = authenticator_from_settings(
         runtime.settings, sessions=lambda: runtime.sessions, now=lambda: runtime.now()

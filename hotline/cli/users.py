@@ -64,10 +64,14 @@ def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         raise fail(f"the database at HOTLINE_DATABASE_URL cannot be used: {e}") from None
 
 
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
 def _new_password() -> str:
     password = os.environ.get(PASSWORD_ENV)
     if password is None:
-        if not sys.stdin.isatty():
+        if not _stdin_is_terminal():
             raise fail(
                 f"no password: set {PASSWORD_ENV}, or run this on a terminal to type it "
                 "(never on the command line)"
