@@ -95,12 +95,10 @@ async def rotate(session: AsyncSession, token: str, *, at: datetime) -> Refreshe
         .execution_options(synchronize_session=False)
     )
     if used.rowcount != 1:  # type: ignore[attr-defined]
-        await session.rollback()
         await revoke_family(session, family, at=at)
         raise RefreshRefused("refresh token reused: its family is revoked")
     user = await session.get(User, user_id)
     if user is None or not user.active:
-        await session.rollback()
         await revoke_family(session, family, at=at)
         raise RefreshRefused("user disabled")
     new = _new(session, user.id, family, at, ends)
