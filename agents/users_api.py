@@ -90,13 +90,19 @@ def make_router(auth: Authenticator) -> APIRouter:
         async with auth.sessions()() as session:
             return [user_out(u) for u in await accounts.list_users(session)]
 
-    @router.post("/{username}/disable", response_model=UserOut, responses=NOT_FOUND)
+    @router.post(
+        "/{username}/disable",
+        response_model=UserOut,
+        responses={**NOT_FOUND, 409: {"description": "An admin cannot disable themselves."}},
+    )
     async def disable(
         username: Annotated[str, FastApiPath(min_length=1, max_length=64)],
         who: SignedIn = Depends(admin),
     ) -> UserOut:
         """Disable a user: no more sign-ins, their tokens stop working (admin; audited as
-        ``user.disable``)."""
+        ``user.disable``). Not oneself: the last admin would lock everyone out."""
+        if username.strip().lower() == who.username:
+            raise HTTPException(409, "username: you cannot disable yourself; ask another admin")
         async with auth.sessions()() as session:
             try:
                 user = await accounts.disable_user(

@@ -155,6 +155,7 @@ async def test_admin_adds_lists_and_disables_users_audited(client) -> None:
     r = await client.post("/api/v1/users/sup1/disable", headers=admin)
     assert r.status_code == 200 and r.json()["active"] is False
     assert (await client.post("/api/v1/users/ghost/disable", headers=admin)).status_code == 404
+    assert (await client.post("/api/v1/users/ROOT/disable", headers=admin)).status_code == 409
     # the disabled user's tokens stop at once
     r = await client.get("/api/v1/auth/me", headers=bearer(sup["access_token"]))
     assert r.status_code == 401
