@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import HTTPException, Request, Security
+from fastapi import HTTPException, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -119,7 +119,6 @@ class RoleRequirement:
 
     async def __call__(
         self,
-        request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     ) -> SignedIn:
         if credentials is None or credentials.scheme.lower() != "bearer":
@@ -129,7 +128,6 @@ class RoleRequirement:
             raise HTTPException(
                 403, f"this operation needs the role {self.role} or higher; you are {who.role}"
             )
-        request.state.signed_in = who
         return who
 
 

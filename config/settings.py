@@ -125,6 +125,17 @@ class Settings(BaseSettings):
             return v
         return None
 
+    @field_validator("token_secret")
+    @classmethod
+    def _check_token_secret(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None or not v.get_secret_value():
+            return None
+        if len(v.get_secret_value().encode("utf-8")) < 32:
+            raise ValueError(
+                "at least 32 bytes: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        return v
+
     @property
     def ami(self) -> AmiTarget | None:
         return AmiTarget.parse(self.ami_url) if self.ami_url else None
