@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import re
+import time
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, Literal
 
@@ -94,7 +96,10 @@ class SeatsOut(BaseModel):
     seats: list[SeatOut]
 
 
-def create_app(runtime: Runtime) -> FastAPI:
+def create_app(runtime: Runtime, *, people_clock: Callable[[], float] = time.time) -> FastAPI:
+    """The app over ``runtime``. ``people_clock`` (epoch seconds) times the sign-ins: tokens
+    and the sign-in slowdown live in the time of the people at the desks, the wall clock,
+    even when the embedded PBX's clock (``runtime.now``) runs faster than real time."""
     app = FastAPIOffline(
         title="12345 hotline backend",
         version="0.1.0",
@@ -104,7 +109,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         swagger_ui_parameters={"validatorUrl": None},
     )
     auth = authenticator_from_settings(
-        runtime.settings, sessions=lambda: runtime.sessions, now=lambda: runtime.now()
+        runtime.settings, sessions=lambda: runtime.sessions, now=people_clock
     )
     operator = [Depends(auth.require(Role.OPERATOR))]
 

@@ -34,7 +34,8 @@ async def client(engine):
     runtime = SimpleNamespace(
         sessions=session_factory(engine), now=clock, settings=Settings(_env_file=None)
     )
-    transport = httpx.ASGITransport(app=create_app(runtime))  # type: ignore[arg-type]
+    app = create_app(runtime, people_clock=clock)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         c.clock = clock  # type: ignore[attr-defined]
         c.sessions = runtime.sessions  # type: ignore[attr-defined]
@@ -167,3 +168,20 @@ async def test_admin_adds_lists_and_disables_users_audited(client) -> None:
         ("root", "admin", "user.add", "user:sup1"),
     ]
     assert "another long password" not in str(audit)
+
+
+async def test_tokens_live_in_the_peoples_time_not_the_pbx_clock(engine) -> None:
+    # `hotline serve` with HOTLINE_SIM_SPEED=60: the PBX's clock races, the desks' does not
+    pbx_time = [T0]
+    runtime = SimpleNamespace(
+        sessions=session_factory(engine),
+        now=lambda: pbx_time[0],
+        settings=Settings(_env_file=None),
+    )
+    app = create_app(runtime, people_clock=Clock())  # type: ignore[arg-type]
+    await make_user(runtime.sessions, "op1", Role.OPERATOR)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        got = await tokens(c, "op1")
+        pbx_time[0] += 3600
+        assert (await c.get("/api/v1/auth/me", headers=bearer(got["access_token"]))).is_success
