@@ -23,6 +23,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import URL
 
 import ivr.models
+import knowledge.models
 import metrics.models
 import tickets.models
 from tickets.db import Base, alembic_config
@@ -30,7 +31,7 @@ from tickets.db import Base, alembic_config
 __all__ = ["MODEL_MODULES", "metadata", "migrations_config"]
 
 #: The modules whose tables make up the store (each declares them on ``tickets.db.Base``).
-MODEL_MODULES = (tickets.models, ivr.models, metrics.models)
+MODEL_MODULES = (tickets.models, ivr.models, metrics.models, knowledge.models)
 
 #: Every table of the store.
 metadata: MetaData = Base.metadata
