@@ -22,6 +22,7 @@ from starlette.routing import Match
 from hotline.runtime import Runtime
 from ivr.api import make_router as announcements_router
 from ivr.menus import load_menus
+from knowledge.api import make_router as knowledge_router
 from metrics.api import make_router as history_router
 from routing.calls import rounded
 from tickets.api import make_router as tickets_router
@@ -171,11 +172,18 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     app.include_router(tickets_router(runtime))
     app.include_router(announcements_router(runtime))
+    # TODO(accounts): operators read, administrators write; until accounts bring roles,
+    # anyone may do both.
+    app.include_router(knowledge_router(runtime, reader=_anyone, admin=_anyone))
     # Local periods at the centre's offset, the one its opening hours use (config/ivr.yaml).
     offset = load_menus(runtime.settings.config_dir).hours.utc_offset_hours
     app.include_router(history_router(runtime, offset))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+async def _anyone() -> None:
+    """A role check that lets everyone through (until accounts bring roles)."""
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
