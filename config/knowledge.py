@@ -68,6 +68,14 @@ class ArticleData(BaseModel):
         default=None, description="Until when it holds (excluded); null: until further notice."
     )
 
+    @field_validator("valid_from", "valid_to", mode="before")
+    @classmethod
+    def _not_a_number(cls, value: object) -> object:
+        # pydantic would take a number as epoch seconds: a date needs its offset written.
+        if isinstance(value, int | float):
+            raise ValueError("give a date and time with its offset, e.g. 2026-12-01T00:00:00+08:00")
+        return value
+
     @field_validator("tags")
     @classmethod
     def _distinct_tags(cls, tags: list[str]) -> list[str]:
@@ -98,53 +106,92 @@ class _StarterFile(BaseModel):
     articles: list[StarterArticle] = Field(min_length=1)
 
 
+def _raw_keys(doc: YamlDoc) -> list[object]:
+    """Each article's ``key`` as written (None where there is none), read without the model."""
+    raw = doc.data.get("articles") if isinstance(doc.data, dict) else None
+    if not isinstance(raw, list):
+        return []
+    return [a.get("key") if isinstance(a, dict) else None for a in raw]
+
+
+def _where(loc: list[str], keys: list[object]) -> str:
+    """``articles.57 (flood-season).valid_to``: the article's key said with its index."""
+    if len(loc) >= 2 and loc[0] == "articles" and loc[1].isdigit():
+        i = int(loc[1])
+        if i < len(keys) and isinstance(keys[i], str):
+            return ".".join([f"articles.{i} ({keys[i]})", *loc[2:]])
+    return ".".join(loc) or "(top level)"
+
+
+def _fix_for(kind: str, loc: list[str]) -> str:
+    if kind == "missing":
+        return f"add {loc[-1]}"
+    if kind == "extra_forbidden":
+        return f"remove {loc[-1]!r} or correct its spelling"
+    return "correct the value as the message says"
+
+
 def _problems(doc: YamlDoc) -> tuple[list[StarterArticle], list[Problem]]:
     problems = [
         Problem(
             doc.file,
             again,
-            f"{'.'.join(p)} is given twice (lines {first} and {again})",
+            f"{'.'.join(p)} is given twice (lines {first} and {again}); YAML keeps the last",
             "remove or rename one of them",
         )
         for p, first, again in doc.dups
     ]
     if not isinstance(doc.data, dict):
         return [], [*problems, Problem(doc.file, 1, "not a mapping", "start with `version: 1`")]
+    keys = _raw_keys(doc)
+    first_line: dict[str, int | None] = {}
+    for i, key in enumerate(keys):
+        if not isinstance(key, str):
+            continue
+        line = doc.line(["articles", i, "key"])
+        if key in first_line:
+            problems.append(
+                Problem(
+                    doc.file,
+                    line,
+                    f"key {key!r} is used twice (first at line {first_line[key]})",
+                    "give every article its own key",
+                )
+            )
+        else:
+            first_line[key] = line
     try:
         parsed = _StarterFile.model_validate(doc.data)
     except ValidationError as e:
         for err in e.errors():
             loc = [str(x) for x in err["loc"]]
             msg = err["msg"].removeprefix("Value error, ")
-            fix = (
-                f"add {loc[-1]}"
-                if err["type"] == "missing"
-                else f"remove {loc[-1]!r} or correct its spelling"
-                if err["type"] == "extra_forbidden"
-                else "correct the value as the message says"
-            )
-            problems.append(Problem(doc.file, doc.line(loc), f"{'.'.join(loc)}: {msg}", fix))
-        return [], problems
-    first_line: dict[str, int | None] = {}
-    for i, a in enumerate(parsed.articles):
-        line = doc.line(["articles", i, "key"])
-        if a.key in first_line:
             problems.append(
                 Problem(
                     doc.file,
-                    line,
-                    f"key {a.key!r} is used twice (first at line {first_line[a.key]})",
-                    "give every article its own key",
+                    doc.line(loc),
+                    f"{_where(loc, keys)}: {msg}",
+                    _fix_for(err["type"], loc),
                 )
             )
-        else:
-            first_line[a.key] = line
+        return [], problems
     return parsed.articles, problems
 
 
 def check_starter(config_dir: Path | str) -> list[Problem]:
-    """Every problem of ``<config_dir>/knowledge.yaml`` (none: the file is fine)."""
+    """Every problem of ``<config_dir>/knowledge.yaml`` (none: the file is fine). A missing
+    file is a warning: the knowledge base then starts empty."""
     path = Path(config_dir) / FILE_NAME
+    if not path.exists():
+        return [
+            Problem(
+                str(path),
+                None,
+                "no starter set: an empty knowledge base starts empty",
+                f"copy the shipped {FILE_NAME} there, or write articles through the API",
+                "warning",
+            )
+        ]
     try:
         doc = read_yaml(path, str(path))
     except ConfigError as e:
