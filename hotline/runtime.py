@@ -89,12 +89,16 @@ class Runtime:
         simulation: SimulatorConfig | None = None,
         agi_port: int | None = None,
         durable: bool = True,
+        warm_knowledge: bool = True,
     ) -> None:
         """``durable=False``: the database is a scratch one (a simulation's temporary file):
         its commits need not survive a power cut, so SQLite does not wait for the disk
-        (:func:`tickets.db.make_engine`)."""
+        (:func:`tickets.db.make_engine`). ``warm_knowledge=False``: the knowledge base's
+        search index is built on its first search instead of at start (a simulation, where
+        nobody searches, is spared jieba's half second of CPU)."""
         self.settings = settings
         self.durable = durable
+        self.warm_knowledge = warm_knowledge
         self._agi_port = settings.agi_port if agi_port is None else agi_port
         self.agi: asyncio.Server | None = None
         self.database_url = database_url or settings.database_url
@@ -156,7 +160,8 @@ class Runtime:
         self.sessions = session_factory(self.engine)
         m.db_up.set(1)
         await self._load_knowledge_starter()
-        self.knowledge.warm()
+        if self.warm_knowledge:
+            self.knowledge.warm()
         self.spool = Spool(spool_dir_for(s.spool_dir, self.database_url))
         self.writer = TicketWriter(
             self.sessions,
