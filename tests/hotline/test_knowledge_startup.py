@@ -42,6 +42,7 @@ async def test_starter_articles_once_and_the_index_warmed_at_start(tmp_path: Pat
         await rt.start()
         try:
             assert await _count(rt) == expected
+            assert rt.knowledge.ready_now or rt.knowledge._task is not None  # warming
             # Started by start() in the background: ready() waits for that build.
             await asyncio.wait_for(rt.knowledge.ready(), 30)
             hits = await rt.knowledge.search("公积金怎么提取", datetime.now(UTC))
