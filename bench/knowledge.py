@@ -151,6 +151,13 @@ def _jieba_load_seconds(tmp: str) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def _rss_mb() -> float:
+    """The resident memory now (Linux), in MB."""
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def _percentile(sorted_ms: list[float], q: float) -> float:
     return sorted_ms[min(len(sorted_ms) - 1, int(q * len(sorted_ms)))]
 
@@ -164,12 +171,14 @@ def _bench(articles: int, queries: int, seed: int) -> dict[str, Any]:
         warm = _jieba_load_seconds(tmp)
     tokens.load()
     docs = generate(articles, seed)
+    before = _rss_mb()
     t0 = time.perf_counter()
     prepared = [prepare(d) for d in docs]
     t1 = time.perf_counter()
     index = ArticleIndex()
     index.put_many(prepared)
     t2 = time.perf_counter()
+    index_mb = _rss_mb() - before  # the index with each article's word counts
     rng = random.Random(seed)
     at = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
     for q in QUERIES:  # warm-up: the first search of each word
@@ -194,6 +203,7 @@ def _bench(articles: int, queries: int, seed: int) -> dict[str, Any]:
         "tokenise_articles_s": round(t1 - t0, 2),
         "index_build_s": round(t2 - t1, 2),
         "distinct_words": len(index._postings),
+        "index_rss_mb": round(index_mb, 1),
         "jieba_load_cold_s": round(cold, 2),
         "jieba_load_cached_s": round(warm, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),

@@ -195,19 +195,42 @@ class ArticleIndex:
     # -- search --------------------------------------------------------------------------
     def search(self, query: str, at: datetime, limit: int = 10) -> list[Hit]:
         """The ``limit`` best articles for ``query`` that are valid at ``at``, best first
-        (equal scores: the older article first). Nothing for a query of stop words only."""
-        words = dict.fromkeys(self._tokenize(query))
+        (equal scores: the older article first). Nothing for a query of stop words only.
+
+        Exact, with the "max-score" shortcut: words are taken rarest first; once no article
+        outside the candidates found so far could reach the ``limit``-th best score with the
+        words left (each adds at most ``idf * (K1 + 1)``), the common words only add to the
+        candidates' scores instead of walking their long postings (办理, 申请: most articles).
+        """
+        if limit < 1:
+            return []
         n = len(self._docs)
+        terms = []
+        for word in dict.fromkeys(self._tokenize(query)):
+            posting = self._postings.get(word)
+            if posting:
+                idf = math.log(1.0 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
+                terms.append((idf, posting))
+        terms.sort(key=lambda t: -t[0])
+        left = [0.0] * (len(terms) + 1)  # the most the words from i on can add
+        for i in range(len(terms) - 1, -1, -1):
+            left[i] = left[i + 1] + terms[i][0] * (K1 + 1.0)
         scores: dict[int, float] = {}
         get = scores.get
-        for word in words:
-            posting = self._postings.get(word)
-            if not posting:
-                continue
-            idf = math.log(1.0 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
-            for doc_id, weight in posting.items():
-                scores[doc_id] = get(doc_id, 0.0) + idf * weight
-        if not scores or limit < 1:
+        for i, (idf, posting) in enumerate(terms):
+            if i and self._kth_score(scores, at, limit) > left[i]:
+                for doc_id in scores:
+                    weight = posting.get(doc_id)
+                    if weight is not None:
+                        scores[doc_id] += idf * weight
+            else:
+                for doc_id, weight in posting.items():
+                    scores[doc_id] = get(doc_id, 0.0) + idf * weight
+        return self._best_valid(scores, at, limit)
+
+    def _best_valid(self, scores: dict[int, float], at: datetime, limit: int) -> list[Hit]:
+        """The ``limit`` best-scored articles valid at ``at``, best first."""
+        if not scores:
             return []
         docs = self._docs
 
@@ -221,3 +244,10 @@ class ArticleIndex:
             best = ranked(len(scores))
             hits = [Hit(docs[i].article, s) for i, s in best if docs[i].article.valid_at(at)]
         return hits[:limit]
+
+    def _kth_score(self, scores: dict[int, float], at: datetime, limit: int) -> float:
+        """The ``limit``-th best score among valid candidates (-inf with fewer of them)."""
+        if len(scores) < limit:
+            return -math.inf
+        hits = self._best_valid(scores, at, limit)
+        return hits[-1].score if len(hits) == limit else -math.inf

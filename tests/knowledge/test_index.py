@@ -151,3 +151,35 @@ def test_scores_do_not_depend_on_the_order_of_incremental_changes() -> None:
     a = [(h.article.id, round(h.score, 9)) for h in bulk.search("公积金", AT, limit=50)]
     b = [(h.article.id, round(h.score, 9)) for h in one_by_one.search("公积金", AT, limit=50)]
     assert a == b
+
+
+def test_the_max_score_shortcut_gives_the_exhaustive_ranking() -> None:
+    import random
+
+    from bench.knowledge import QUERIES, generate
+
+    docs = generate(1500, seed=7)
+    index = ArticleIndex()
+    index.put_many(docs)
+    rng = random.Random(3)
+    for q in QUERIES:
+        at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=rng.randint(0, 700))
+        limit = rng.choice([1, 3, 10, 30])
+        fast = [(h.article.id, round(h.score, 9)) for h in index.search(q, at, limit)]
+        slow = exhaustive(index, q, at, limit)
+        assert fast == slow, q
+
+
+def exhaustive(index: ArticleIndex, query: str, at: datetime, limit: int) -> list:
+    import math
+
+    n = len(index)
+    scores: dict[int, float] = {}
+    for word in dict.fromkeys(tokenize(query)):
+        posting = index._postings.get(word, {})
+        idf = math.log(1.0 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
+        for doc_id, weight in posting.items():
+            scores[doc_id] = scores.get(doc_id, 0.0) + idf * weight
+    valid = [(i, s) for i, s in scores.items() if index.get(i).valid_at(at)]
+    valid.sort(key=lambda kv: (-kv[1], kv[0]))
+    return [(i, round(s, 9)) for i, s in valid[:limit]]
