@@ -131,8 +131,11 @@ def make_router(
     )
     async def create(body: ArticleIn) -> ArticleOut:
         """Write a new article; it is searchable at once (within its validity window)."""
+        words = await live.words_of(body)  # before the transaction: it is all or nothing
         async with runtime.sessions() as session:
-            a = await service.create_article(session, body, at=now(), created_by=body.created_by)
+            a = await service.create_article(
+                session, body, at=now(), created_by=body.created_by, words=words
+            )
         live.changed(a)
         return _out(a)
 
@@ -147,8 +150,9 @@ def make_router(
     )
     async def replace(ident: Ident, body: ArticleIn) -> ArticleOut:
         """Replace an article's fields (an archived one stays archived)."""
+        words = await live.words_of(body)
         async with runtime.sessions() as session:
-            a = await service.update_article(session, ident, body, at=now())
+            a = await service.update_article(session, ident, body, at=now(), words=words)
         if a is None:
             raise HTTPException(404, f"no article {ident}")
         live.changed(a)

@@ -20,23 +20,32 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from config.knowledge import ArticleData
 from knowledge import tokens
-from knowledge.index import ArticleIndex, Hit, IndexedArticle, prepare
+from knowledge.index import ArticleIndex, Hit, IndexedArticle, Prepared, prepare
 from knowledge.models import Article
 from knowledge.service import indexed, searchable_articles
+from knowledge.stored_words import prepared, to_stored
 
 __all__ = ["LiveIndex"]
 
 log = logging.getLogger(__name__)
 
 
-def _build(articles: list[IndexedArticle]) -> ArticleIndex:
+def _build(rows: list[tuple[IndexedArticle, object]]) -> ArticleIndex:
     index = ArticleIndex()
-    index.put_many(prepare(a) for a in articles)
+    index.put_many(prepared(article, words) for article, words in rows)
     return index
+
+
+def _words_of(data: ArticleData) -> dict[str, Any]:
+    tokens.load()
+    article = IndexedArticle(0, data.title, data.body, tuple(data.tags), data.department)
+    return to_stored(prepare(article))
 
 
 class LiveIndex:
@@ -49,7 +58,7 @@ class LiveIndex:
         self._lock = asyncio.Lock()
         self._building = False
         #: Writes committed during a build: (article id, the article or None when archived).
-        self._pending: list[tuple[int, IndexedArticle | None]] = []
+        self._pending: list[tuple[int, Prepared | None]] = []
         self._task: asyncio.Task[ArticleIndex] | None = None
         #: Seconds the last build took: jieba's dictionary, and the articles.
         self.load_seconds: float | None = None
@@ -99,8 +108,8 @@ class LiveIndex:
             self.load_seconds = await asyncio.to_thread(tokens.load) or tokens.load_seconds
             started = time.perf_counter()
             async with sessions() as session:
-                articles = [indexed(a) for a in await searchable_articles(session)]
-            index = await asyncio.to_thread(_build, articles)
+                rows = [(indexed(a), a.words) for a in await searchable_articles(session)]
+            index = await asyncio.to_thread(_build, rows)
             for ident, article in self._pending:
                 if article is None:
                     index.remove(ident)
@@ -118,9 +127,17 @@ class LiveIndex:
         )
         return index
 
+    async def words_of(self, data: ArticleData) -> dict[str, Any]:
+        """The word counts to store with an article of this text (``Article.words``),
+        computed in a worker thread (jieba; its dictionary first if need be)."""
+        return await asyncio.to_thread(_words_of, data)
+
     def changed(self, article: Article) -> None:
-        """An article was committed (created, updated or archived): the index follows."""
-        doc = None if article.archived_at is not None else indexed(article)
+        """An article was committed (created, updated or archived): the index follows (with
+        the counts stored with it, or segmenting it here when it has none)."""
+        doc = None
+        if article.archived_at is None:
+            doc = prepared(indexed(article), article.words)
         if self._index is not None:
             if doc is None:
                 self._index.remove(article.id)

@@ -44,6 +44,9 @@ class Article(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     #: When it was archived (taken out of search); null while it is in use.
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Its word counts per field, as the search index files them, with the tokenizer's
+    #: version (``knowledge.stored_words``); null: not computed yet (the starter set).
+    words: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     def __repr__(self) -> str:
         return f"Article(id={self.id!r}, title={self.title!r})"

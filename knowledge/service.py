@@ -74,27 +74,42 @@ def indexed(article: Article) -> IndexedArticle:
 
 
 async def create_article(
-    session: AsyncSession, data: ArticleData, *, at: datetime, created_by: str | None = None
+    session: AsyncSession,
+    data: ArticleData,
+    *,
+    at: datetime,
+    created_by: str | None = None,
+    words: dict[str, Any] | None = None,
 ) -> Article:
-    """Store a new article and commit."""
+    """Store a new article and commit. ``words``: its word counts for the search index
+    (``knowledge.stored_words.to_stored``), or None to have them computed when indexed."""
     _aware("at", at)
-    article = Article(**_fields(data), created_by=created_by, created_at=at, updated_at=at)
+    article = Article(
+        **_fields(data), created_by=created_by, created_at=at, updated_at=at, words=words
+    )
     session.add(article)
     await session.commit()
     return article
 
 
 async def update_article(
-    session: AsyncSession, ident: int, data: ArticleData, *, at: datetime
+    session: AsyncSession,
+    ident: int,
+    data: ArticleData,
+    *,
+    at: datetime,
+    words: dict[str, Any] | None = None,
 ) -> Article | None:
-    """Replace an article's fields and commit; None when there is no such article. An
-    archived article may be corrected too: it stays archived."""
+    """Replace an article's fields (and its word counts: ``words`` of the new text, or None)
+    and commit; None when there is no such article. An archived article may be corrected
+    too: it stays archived."""
     _aware("at", at)
     article = await session.get(Article, ident)
     if article is None:
         return None
     for name, value in _fields(data).items():
         setattr(article, name, value)
+    article.words = words  # the old counts are of the old text
     article.updated_at = at
     await session.commit()
     return article

@@ -64,3 +64,35 @@ async def test_changes_after_the_build_apply_at_once(engine) -> None:
         assert b is not None
         live.changed(b)
         assert await titles(live, "停供") == [] and await titles(live, "缴费") == ["燃气缴费"]
+
+
+async def test_articles_written_through_the_api_carry_their_words(engine, monkeypatch) -> None:
+    import knowledge.stored_words as stored
+
+    sessions = session_factory(engine)
+    live = LiveIndex(lambda: sessions)
+    body = data("港澳通行证签注")
+    words = await live.words_of(body)
+    assert words["version"] == stored.VERSION and words["title"]["港澳"] == 1
+    async with sessions() as s:
+        a = await service.create_article(s, body, at=AT, words=words)
+        await service.create_article(s, data("护照办理"), at=AT)  # no words: segmented
+        b = await service.update_article(s, a.id, body, at=AT)  # new text, words not given
+        assert b is not None and b.words is None
+        await service.update_article(s, a.id, body, at=AT, words=words)
+    segmented: list[str] = []
+    real = stored.prepare
+    monkeypatch.setattr(stored, "prepare", lambda art: segmented.append(art.title) or real(art))
+    assert await titles(live, "签注") == ["港澳通行证签注"]
+    assert segmented == ["护照办理"]  # the stored words were used for the other one
+
+
+def test_stored_words_of_another_version_or_malformed_are_recomputed() -> None:
+    from knowledge.index import IndexedArticle, prepare
+    from knowledge.stored_words import prepared, to_stored
+
+    article = IndexedArticle(1, "燃气停供", "燃气企业通知。", ("停气",), "部门")
+    words = to_stored(prepare(article))
+    assert prepared(article, words).counts == prepare(article).counts
+    for bad in (None, [], {**words, "version": "jieba 0.1; rules 0"}, {**words, "body": "x"}):
+        assert prepared(article, bad).counts == prepare(article).counts

@@ -37,6 +37,7 @@ def upgrade() -> None:
             "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
         ),
         sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("words", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_kb_articles")),
         sa.UniqueConstraint("starter_key", name=op.f("uq_kb_articles_starter_key")),
         sqlite_autoincrement=True,
