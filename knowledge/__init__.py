@@ -6,6 +6,8 @@ links them to tickets, so it must sit above ``tickets`` in the layers, beside ``
 ``metrics``; and ``agents`` stays the pure seat state (no tables, no imports from above).
 
 Modules: ``models`` (tables), ``tokens`` (jieba segmentation), ``index`` (the pure in-memory
-BM25 index), ``live`` (that index kept in step with the table), ``service`` (the rules on a
-session), ``schemas`` and ``api`` (HTTP).
+BM25F index), ``stored_words`` (an article's word counts kept with it), ``live`` (the index
+kept in step with the table), ``service`` (the rules on a session), ``schemas`` and ``api``
+(HTTP). The article's fields and their rules are ``config.knowledge``'s, shared with the
+starter file ``config/knowledge.yaml``.
 """
