@@ -18,7 +18,7 @@ from fastapi import Path as FastApiPath
 from pydantic import AwareDatetime
 
 from knowledge import service
-from knowledge.live import LiveIndex
+from knowledge.live import IndexUnavailable, LiveIndex
 from knowledge.models import Article
 from knowledge.schemas import ArticleIn, ArticleOut, HelpfulIn, HelpfulOut, SearchHit
 from tickets.numbers import is_valid, ticket_id
@@ -75,7 +75,12 @@ def make_router(
     def now() -> datetime:
         return datetime.fromtimestamp(runtime.now(), UTC)
 
-    @router.get("/search", response_model=list[SearchHit], dependencies=can_read)
+    @router.get(
+        "/search",
+        response_model=list[SearchHit],
+        dependencies=can_read,
+        responses={503: {"description": "The index is not built: the database did not answer."}},
+    )
     async def search(
         q: str = Query(min_length=1, max_length=200, description="What the caller asks."),
         limit: int = Query(10, ge=1, le=50),
@@ -85,7 +90,10 @@ def make_router(
         ] = None,
     ) -> list[SearchHit]:
         """Articles valid now (or ``at``), best first by BM25F (title over tags over body)."""
-        hits = await live.search(q, now() if at is None else at, limit)
+        try:
+            hits = await live.search(q, now() if at is None else at, limit)
+        except IndexUnavailable as e:
+            raise HTTPException(503, str(e)) from None
         return [
             SearchHit(
                 id=h.article.id,

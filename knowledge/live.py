@@ -31,9 +31,14 @@ from knowledge.models import Article
 from knowledge.service import indexed, searchable_articles
 from knowledge.stored_words import prepared, to_stored
 
-__all__ = ["LiveIndex"]
+__all__ = ["IndexUnavailable", "LiveIndex"]
 
 log = logging.getLogger(__name__)
+
+
+class IndexUnavailable(Exception):
+    """The index could not be built (the database did not answer); the next search tries
+    again."""
 
 
 def _build(rows: list[tuple[IndexedArticle, object]]) -> ArticleIndex:
@@ -95,7 +100,10 @@ class LiveIndex:
             return self._index
         async with self._lock:
             if self._index is None:
-                self._index = await self._build()
+                try:
+                    self._index = await self._build()
+                except Exception as e:
+                    raise IndexUnavailable(f"the knowledge index cannot be built: {e}") from e
         return self._index
 
     async def _build(self) -> ArticleIndex:

@@ -176,3 +176,12 @@ async def test_record_a_helpful_article_on_a_ticket(client, runtime) -> None:
     r = await client.post(f"{BASE}/articles/99999/helpful", json={"ticket": number})
     assert r.status_code == 404 and "no article" in r.json()["detail"]
     assert (await client.get(f"{BASE}/tickets/{make_number(4242)}/articles")).json() == []
+
+
+async def test_search_is_a_503_problem_while_the_index_cannot_be_built(client, runtime) -> None:
+    from knowledge.live import LiveIndex
+
+    runtime.knowledge._sessions = lambda: None  # as before the database is open
+    assert isinstance(runtime.knowledge, LiveIndex)
+    r = await client.get(f"{BASE}/search", params={"q": "护照"})
+    assert r.status_code == 503 and r.headers["content-type"] == PROBLEM

@@ -96,3 +96,19 @@ def test_stored_words_of_another_version_or_malformed_are_recomputed() -> None:
     assert prepared(article, words).counts == prepare(article).counts
     for bad in (None, [], {**words, "version": "jieba 0.1; rules 0"}, {**words, "body": "x"}):
         assert prepared(article, bad).counts == prepare(article).counts
+
+
+async def test_a_build_that_fails_says_so_and_the_next_search_tries_again(engine) -> None:
+    from knowledge.live import IndexUnavailable
+
+    sessions = session_factory(engine)
+    available = False
+    live = LiveIndex(lambda: sessions if available else None)
+    try:
+        await live.search("护照", AT)
+    except IndexUnavailable as e:
+        assert "not open yet" in str(e)
+    else:
+        raise AssertionError("expected IndexUnavailable")
+    available = True
+    assert await live.search("护照", AT) == []
