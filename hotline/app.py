@@ -35,6 +35,7 @@ from agents.users_api import make_router as users_router
 from hotline.runtime import Runtime
 from ivr.api import make_router as announcements_router
 from ivr.menus import load_menus
+from knowledge.api import make_router as knowledge_router
 from metrics.api import make_router as history_router
 from routing.calls import rounded
 from tickets.api import make_router as tickets_router
@@ -197,6 +198,11 @@ def create_app(runtime: Runtime, *, people_clock: Callable[[], float] = time.tim
     app.include_router(audit_router(auth))
     app.include_router(tickets_router(runtime), dependencies=operator)
     app.include_router(announcements_router(runtime, auth))
+    app.include_router(
+        knowledge_router(
+            runtime, reader=auth.require(Role.OPERATOR), admin=auth.require(Role.ADMIN)
+        )
+    )
     # Local periods at the centre's offset, the one its opening hours use (config/ivr.yaml).
     offset = load_menus(runtime.settings.config_dir).hours.utc_offset_hours
     supervisor = [Depends(auth.require(Role.SUPERVISOR))]

@@ -24,6 +24,7 @@ from sqlalchemy.engine import URL
 
 import agents.models
 import ivr.models
+import knowledge.models
 import metrics.models
 import tickets.models
 from tickets.db import Base, alembic_config
@@ -31,7 +32,7 @@ from tickets.db import Base, alembic_config
 __all__ = ["MODEL_MODULES", "metadata", "migrations_config"]
 
 #: The modules whose tables make up the store (each declares them on ``tickets.db.Base``).
-MODEL_MODULES = (tickets.models, ivr.models, metrics.models, agents.models)
+MODEL_MODULES = (tickets.models, ivr.models, metrics.models, agents.models, knowledge.models)
 
 #: Every table of the store.
 metadata: MetaData = Base.metadata

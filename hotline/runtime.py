@@ -12,6 +12,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agents.operator import SimulatedOperator
+from config.knowledge import FILE_NAME as KNOWLEDGE_FILE
+from config.knowledge import load_starter
 from config.settings import Settings
 from hotline.backfill import Backfill, BackfillReport
 from hotline.bus import Bus
@@ -26,6 +29,8 @@ from hotline.controller import Controller
 from hotline.queue_log_sink import QueueLogSink
 from ivr.metrics import register_ivr_metrics
 from ivr.server import DbIvrDeps, app_of, start_agi_server, stop_agi_server
+from knowledge.live import LiveIndex
+from knowledge.service import load_starter_articles
 from metrics.collector import make_registry
 from pbx.ami import AmiAuthError, AmiLink
 from pbx.gateway import AmiGateway
@@ -85,12 +90,16 @@ class Runtime:
         simulation: SimulatorConfig | None = None,
         agi_port: int | None = None,
         durable: bool = True,
+        warm_knowledge: bool = True,
     ) -> None:
         """``durable=False``: the database is a scratch one (a simulation's temporary file):
         its commits need not survive a power cut, so SQLite does not wait for the disk
-        (:func:`tickets.db.make_engine`)."""
+        (:func:`tickets.db.make_engine`). ``warm_knowledge=False``: the knowledge base's
+        search index is built on its first search instead of at start (a simulation, where
+        nobody searches, is spared jieba's half second of CPU)."""
         self.settings = settings
         self.durable = durable
+        self.warm_knowledge = warm_knowledge
         self._agi_port = settings.agi_port if agi_port is None else agi_port
         self.agi: asyncio.Server | None = None
         self.database_url = database_url or settings.database_url
@@ -138,6 +147,8 @@ class Runtime:
         #: alone); the newest ones only, insertion-ordered.
         self._drafted: dict[str, None] = {}
         self.bus.subscribe(TicketDraft, self._note_drafted, name="backfill")
+        #: The knowledge base's search index (built in a worker thread from :meth:`start`).
+        self.knowledge = LiveIndex(lambda: self.sessions)
 
     def _wrapup(self) -> float:
         return self.simulation.wrapup_s if self.settings.ami is None else self.settings.wrapup_s
@@ -152,6 +163,9 @@ class Runtime:
         self.engine = make_engine(self.database_url, durable=self.durable)
         self.sessions = session_factory(self.engine)
         m.db_up.set(1)
+        await self._load_knowledge_starter()
+        if self.warm_knowledge:
+            self.knowledge.warm()
         self.spool = Spool(spool_dir_for(s.spool_dir, self.database_url))
         self.writer = TicketWriter(
             self.sessions,
@@ -219,6 +233,25 @@ class Runtime:
             raise _login_refused(e) from None
         if self.simulator is not None and not self.simulator.config.seats_logged_in:
             await self._log_in_simulated_operators()
+
+    async def _load_knowledge_starter(self) -> None:
+        """The starter articles of ``config/knowledge.yaml`` into an empty knowledge base
+        (a base that has articles is left as it is: the API edits it from then on)."""
+        assert self.sessions is not None
+        if not (self.settings.config_dir / KNOWLEDGE_FILE).exists():
+            log.warning(
+                "no %s in %s: no starter articles", KNOWLEDGE_FILE, self.settings.config_dir
+            )
+            return
+        starter = load_starter(self.settings.config_dir)  # ConfigError: file, line and fix
+        async with self.sessions() as session:
+            stored = await load_starter_articles(
+                session,
+                starter,
+                at=datetime.fromtimestamp(self.now(), UTC),
+            )
+        if stored:
+            log.info("knowledge base: %d starter articles loaded", stored)
 
     async def serve(self, server: Any) -> None:
         """Run ``server`` (a ``uvicorn.Server``) until it stops; if meanwhile the AMI link gives
@@ -438,6 +471,7 @@ class Runtime:
                 await self._backfill_task
             except (asyncio.CancelledError, Exception):
                 pass
+        await self.knowledge.stop()
         if self.link is not None:
             await self.link.close()
         if self.simulator is not None:

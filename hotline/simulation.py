@@ -258,6 +258,7 @@ async def run_simulation(
         # Its own temporary database is deleted at the end: no commit of it needs to wait for
         # the disk. A database the user names (--database-url) keeps full durability.
         durable=tmp is None,
+        warm_knowledge=False,  # no operator searches the knowledge base in a simulation
     )
     started = time.perf_counter()
     try:

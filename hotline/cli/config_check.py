@@ -12,6 +12,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from config.knowledge import FILE_NAME as KNOWLEDGE_FILE
+from config.knowledge import check_starter, load_starter
 from hotline.cli.common import load_settings
 from ivr.menus import check_config, load_menus
 
@@ -29,10 +31,11 @@ def check(
     ] = None,
 ) -> None:
     """Find unreachable menu nodes, loops with no way out, keys used twice in one node,
-    queues and sounds that do not exist; say file, line and fix."""
+    queues and sounds that do not exist, knowledge articles that break the rules; say file,
+    line and fix."""
     if config_dir is None:
         config_dir = load_settings().config_dir
-    problems = check_config(config_dir)
+    problems = check_config(config_dir) + check_starter(config_dir)
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
         colour = "red" if p.severity == "error" else "yellow"
@@ -43,7 +46,9 @@ def check(
         out.print(f"[red]{len(errors)} error(s)[/] in {config_dir}")
         raise typer.Exit(1)
     menus = load_menus(config_dir)
+    articles = len(load_starter(config_dir)) if (config_dir / KNOWLEDGE_FILE).exists() else 0
     out.print(
         f"[green]ok[/]: {config_dir}: {len(menus.nodes)} menu nodes, {len(menus.queues)} queues, "
-        f"{len(menus.districts)} districts, {len(problems)} warning(s)"
+        f"{len(menus.districts)} districts, {articles} knowledge articles, "
+        f"{len(problems)} warning(s)"
     )

@@ -124,6 +124,18 @@ def _not_playable(case: Any) -> bool:
     return body.ends_at <= max(body.starts_at or now, now) or body.district is not None
 
 
+def _not_after_valid_from(case: Any) -> bool:
+    body = case.body
+    return bool(body.get("valid_from") and body.get("valid_to")) and datetime.fromisoformat(
+        body["valid_to"]
+    ) <= datetime.fromisoformat(body["valid_from"])
+
+
+def _wrong_ticket_check_digit(case: Any) -> bool:
+    number = case.body["ticket"] if isinstance(case.body, dict) else case.path_parameters["number"]
+    return not is_valid(number)
+
+
 #: Rules a JSON schema cannot state, for which schema-valid data gets the documented 422
 #: (the operation's description says so): each operation's test of why a 422 was right.
 SEMANTIC_422 = {
@@ -131,6 +143,12 @@ SEMANTIC_422 = {
     ("GET", "/api/v1/tickets/{number}"): _wrong_check_digit,
     # "ends_at after now and after starts_at", "a district of the menus"
     ("POST", "/api/v1/announcements"): _not_playable,
+    # "valid_to after valid_from"
+    ("POST", "/api/v1/knowledge/articles"): _not_after_valid_from,
+    ("PUT", "/api/v1/knowledge/articles/{ident}"): _not_after_valid_from,
+    # "a ticket number with a valid Luhn check digit"
+    ("POST", "/api/v1/knowledge/articles/{ident}/helpful"): _wrong_ticket_check_digit,
+    ("GET", "/api/v1/knowledge/tickets/{number}/articles"): _wrong_ticket_check_digit,
 }
 
 
