@@ -316,11 +316,12 @@ def cli() -> None:
         return
     result = asyncio.run(main(args))
     # The IVR's FastAGI figures and the simulator's calls per second (their own event loops).
-    from bench import agi, backfill, sim
+    from bench import agi, backfill, knowledge, sim
 
     agi.run(result)
     sim.run(result)
     backfill.run(result)
+    knowledge.run(result)
     write(result)
 
 
