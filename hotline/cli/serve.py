@@ -5,7 +5,7 @@ callers)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -25,6 +25,15 @@ def serve(
     settings = load_settings()
     setup_logging(not quiet)
     asyncio.run(_serve(settings, host or settings.http_host, port or settings.http_port))
+
+
+async def _no_users(runtime: Any) -> bool:
+    from agents.accounts import list_users
+
+    if runtime.sessions is None:
+        return False
+    async with runtime.sessions() as session:
+        return not await list_users(session)
 
 
 async def _serve(settings: Settings, host: str, port: int) -> None:
@@ -63,6 +72,11 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
         uvicorn.Config(create_app(runtime), host=host, port=port, log_level="warning")
     )
     err.print(f"serving on http://{host}:{port} (metrics at /metrics, API docs at /docs)")
+    if await _no_users(runtime):
+        err.print(
+            "no accounts yet: the API answers 401 until you add one, e.g. "
+            "`hotline users add admin --role admin`, then POST /api/v1/auth/token"
+        )
     try:
         await runtime.serve(server)
     except ConfigurationError as e:
