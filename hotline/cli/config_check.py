@@ -12,6 +12,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from config.pause_codes import check_pause_codes
+from config.skills import check_skills
 from hotline.cli.common import load_settings
 from ivr.menus import check_config, load_menus
 
@@ -29,10 +31,14 @@ def check(
     ] = None,
 ) -> None:
     """Find unreachable menu nodes, loops with no way out, keys used twice in one node,
-    queues and sounds that do not exist; say file, line and fix."""
+    queues and sounds that do not exist, skills naming unknown queues, pause codes without a
+    label or limit; say file, line and fix."""
     if config_dir is None:
         config_dir = load_settings().config_dir
     problems = check_config(config_dir)
+    ivr_ok = not any(p.severity == "error" for p in problems)
+    known_queues = set(load_menus(config_dir).queues) if ivr_ok else None
+    problems += check_skills(config_dir, known_queues) + check_pause_codes(config_dir)
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
         colour = "red" if p.severity == "error" else "yellow"
