@@ -29,6 +29,7 @@ from agents.audit_api import make_router as audit_router
 from agents.auth_api import make_router as auth_router
 from agents.authentication import authenticator_from_settings, roles_of
 from agents.roles import Role
+from agents.shift_api import make_router as seat_router
 from agents.users_api import make_router as users_router
 from hotline.runtime import Runtime
 from ivr.api import make_router as announcements_router
@@ -190,6 +191,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(auth_router(auth))
     app.include_router(users_router(auth))
     app.include_router(audit_router(auth))
+    app.include_router(seat_router(auth, runtime.seat_lifecycle))
     app.include_router(tickets_router(runtime), dependencies=operator)
     app.include_router(announcements_router(runtime, auth))
     # Local periods at the centre's offset, the one its opening hours use (config/ivr.yaml).
