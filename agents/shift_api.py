@@ -9,7 +9,7 @@ What a request answers is what Asterisk confirmed (``state``), with what it has 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -27,6 +27,9 @@ from pbx.ami_actions import AmiActionError, AmiNotConnected, AmiTimeout
 __all__ = ["PauseIn", "SeatStateOut", "SignInIn", "make_router"]
 
 INTERFACE = r"^[A-Za-z0-9]+/[A-Za-z0-9@._/-]{1,70}$"
+
+#: A seat in a path: ``/api/v1/seats/SIP/8001/pause`` (the interface has a slash).
+Interface = Annotated[str, FastApiPath(min_length=3, max_length=80, pattern=INTERFACE)]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"description": "Not allowed in the seat's state, or Asterisk refused (its message)."},
@@ -103,15 +106,16 @@ async def _asterisk_errors() -> AsyncIterator[None]:
         raise HTTPException(503, str(e)) from None
 
 
-def make_router(auth: Authenticator, lifecycle: SeatLifecycle) -> APIRouter:
+def make_router(auth: Authenticator, seats: Callable[[], SeatLifecycle]) -> APIRouter:
+    """The routes; ``seats`` gives the runtime's lifecycle when a request comes."""
     router = APIRouter(tags=["seat"])
     operator = auth.require(Role.OPERATOR)
     supervisor = auth.require(Role.SUPERVISOR)
 
     def code_of(code: str, *, by_operator: bool) -> str:
-        found = lifecycle.pause_codes.get(code)
+        found = seats().pause_codes.get(code)
         if found is None or (by_operator and found.system):
-            allowed = sorted(c for c, p in lifecycle.pause_codes.codes.items() if not p.system)
+            allowed = sorted(c for c, p in seats().pause_codes.codes.items() if not p.system)
             raise HTTPException(422, f"code: {code!r} is not a pause code; use one of {allowed}")
         return code
 
@@ -119,8 +123,8 @@ def make_router(auth: Authenticator, lifecycle: SeatLifecycle) -> APIRouter:
     async def my_seat(who: SignedIn = Depends(operator)) -> SeatStateOut:
         """My seat: its state as Asterisk confirmed it, the pause reason, since when, the
         reason's limit."""
-        shift = lifecycle.book.of_user(who.username)
-        return _out(lifecycle.view(shift, who.seat), lifecycle)
+        shift = seats().book.of_user(who.username)
+        return _out(seats().view(shift, who.seat), seats())
 
     @router.post("/api/v1/me/seat/sign-in", response_model=SeatStateOut, responses=ERRORS)
     async def sign_in(body: SignInIn, who: SignedIn = Depends(operator)) -> SeatStateOut:
@@ -130,36 +134,35 @@ def make_router(auth: Authenticator, lifecycle: SeatLifecycle) -> APIRouter:
         if not interface:
             raise HTTPException(422, "interface: you have no seat; give the phone's interface")
         async with _asterisk_errors():
-            view = await lifecycle.sign_in(who.username, interface, who.display_name)
-        return _out(view, lifecycle)
+            view = await seats().sign_in(who.username, interface, who.display_name)
+        return _out(view, seats())
 
     @router.post("/api/v1/me/seat/ready", response_model=SeatStateOut, responses=ERRORS)
     async def ready(who: SignedIn = Depends(operator)) -> SeatStateOut:
         """Take calls again (unpause in every queue)."""
         async with _asterisk_errors():
-            view = await lifecycle.ready(who.username)
-        return _out(view, lifecycle)
+            view = await seats().ready(who.username)
+        return _out(view, seats())
 
     @router.post("/api/v1/me/seat/pause", response_model=SeatStateOut, responses=ERRORS)
     async def pause(body: PauseIn, who: SignedIn = Depends(operator)) -> SeatStateOut:
         """Pause my seat in every queue with a coded reason (config/pause_codes.yaml)."""
         code = code_of(body.code, by_operator=True)
         async with _asterisk_errors():
-            view = await lifecycle.pause(who.username, code)
-        return _out(view, lifecycle)
+            view = await seats().pause(who.username, code)
+        return _out(view, seats())
 
     @router.post("/api/v1/me/seat/sign-out", response_model=SeatStateOut, responses=ERRORS)
     async def sign_out(who: SignedIn = Depends(operator)) -> SeatStateOut:
         """Leave every queue."""
         async with _asterisk_errors():
-            view = await lifecycle.sign_out(who.username)
-        return _out(view, lifecycle)
+            view = await seats().sign_out(who.username)
+        return _out(view, seats())
 
-    Interface = Annotated[str, FastApiPath(min_length=3, max_length=80, pattern=INTERFACE)]
     NOT_SIGNED_IN = {**ERRORS, 404: {"description": "No one is signed in at this seat."}}
 
     def holder(interface: str) -> str:
-        user = lifecycle.user_at(interface)
+        user = seats().user_at(interface)
         if user is None:
             raise HTTPException(404, f"interface: no one is signed in at {interface}")
         return user
@@ -185,12 +188,12 @@ def make_router(auth: Authenticator, lifecycle: SeatLifecycle) -> APIRouter:
         interface: Interface, body: ForcedPauseIn, who: SignedIn = Depends(supervisor)
     ) -> SeatStateOut:
         """Pause an operator's seat (supervisor; audited as ``seat.pause``)."""
-        code = code_of(body.code or lifecycle.pause_codes.supervisor_code, by_operator=False)
+        code = code_of(body.code or seats().pause_codes.supervisor_code, by_operator=False)
         user = holder(interface)
         async with _asterisk_errors():
-            view = await lifecycle.pause(user, code)
+            view = await seats().pause(user, code)
         await audit(who, "seat.pause", interface, {"operator": user, "code": code})
-        return _out(view, lifecycle)
+        return _out(view, seats())
 
     @router.post(
         "/api/v1/seats/{interface:path}/sign-out",
@@ -203,8 +206,8 @@ def make_router(auth: Authenticator, lifecycle: SeatLifecycle) -> APIRouter:
         """Sign an operator out of their seat (supervisor; audited as ``seat.sign_out``)."""
         user = holder(interface)
         async with _asterisk_errors():
-            view = await lifecycle.sign_out(user)
+            view = await seats().sign_out(user)
         await audit(who, "seat.sign_out", interface, {"operator": user})
-        return _out(view, lifecycle)
+        return _out(view, seats())
 
     return router

@@ -191,7 +191,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(auth_router(auth))
     app.include_router(users_router(auth))
     app.include_router(audit_router(auth))
-    app.include_router(seat_router(auth, runtime.seat_lifecycle))
+    app.include_router(seat_router(auth, lambda: runtime.seat_lifecycle))
     app.include_router(tickets_router(runtime), dependencies=operator)
     app.include_router(announcements_router(runtime, auth))
     # Local periods at the centre's offset, the one its opening hours use (config/ivr.yaml).
@@ -260,9 +260,11 @@ def operations(app: FastAPI) -> list[tuple[str, str, Role | None]]:
         dependant = getattr(route, "dependant", None)
         needed = roles_of(dependant) if dependant is not None else set()
         role = max(needed, key=lambda r: r.rank) if needed else None
+        # ``{interface:path}`` (a seat's interface has a slash) is ``{interface}`` in OpenAPI
+        path = re.sub(r"\{(\w+):\w+\}", r"{\1}", str(route.path))
         for method in sorted(route.methods or ()):
             if method != "HEAD":
-                found.append((method, str(route.path), role))
+                found.append((method, path, role))
     return found
 
 
