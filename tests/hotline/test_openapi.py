@@ -28,7 +28,8 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 from sqlalchemy.pool import NullPool
 
 from agents.roles import Role
-from config.settings import Settings
+from config.pause_codes import load_pause_codes
+from config.settings import CONFIG_DIR, Settings
 from hotline.app import PROBLEM, create_app
 from hotline.runtime import Runtime
 from ivr.api import AnnouncementIn
@@ -124,6 +125,24 @@ def _not_playable(case: Any) -> bool:
     return body.ends_at <= max(body.starts_at or now, now) or body.district is not None
 
 
+_PAUSE_CODES = load_pause_codes(CONFIG_DIR)
+
+
+def _no_seat_given(case: Any) -> bool:
+    """The test's operator has no seat: a sign-in must name the phone."""
+    return not (case.body or {}).get("interface")
+
+
+def _not_an_operators_code(case: Any) -> bool:
+    code = _PAUSE_CODES.get((case.body or {}).get("code", ""))
+    return code is None or code.system
+
+
+def _not_a_code(case: Any) -> bool:
+    code = (case.body or {}).get("code")
+    return code is not None and _PAUSE_CODES.get(code) is None
+
+
 #: Rules a JSON schema cannot state, for which schema-valid data gets the documented 422
 #: (the operation's description says so): each operation's test of why a 422 was right.
 SEMANTIC_422 = {
@@ -131,6 +150,10 @@ SEMANTIC_422 = {
     ("GET", "/api/v1/tickets/{number}"): _wrong_check_digit,
     # "ends_at after now and after starts_at", "a district of the menus"
     ("POST", "/api/v1/announcements"): _not_playable,
+    # "the user's seat, else the interface given"; "a code of config/pause_codes.yaml"
+    ("POST", "/api/v1/me/seat/sign-in"): _no_seat_given,
+    ("POST", "/api/v1/me/seat/pause"): _not_an_operators_code,
+    ("POST", "/api/v1/seats/{interface}/pause"): _not_a_code,
 }
 
 
