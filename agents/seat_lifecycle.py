@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -228,35 +228,72 @@ class SeatLifecycle:
         await self._confirmed(shift, interface)
         return self.view(shift)
 
-    async def ready(self, username: str) -> SeatView:
-        actions = self.book.ready(username, self.now())
+    async def _carry_out(
+        self,
+        username: str,
+        request: Callable[[Shift], list[Action]],
+        write: Callable[..., object],
+        *args: object,
+    ) -> SeatView:
+        """One request on a signed-in operator's shift: its actions sent, the store written,
+        Asterisk's confirmation awaited. Refused or failed, the shift is as it was."""
         shift = self.book.of_user(username)
-        assert shift is not None
-        await self._send(actions)
-        await self._store(seat_store.save_pause, shift)
+        if shift is None:
+            raise ShiftRefused("you are not signed in to a seat: sign in first")
+        before = replace(shift)
+        actions = request(shift)
+        try:
+            await self._send(actions)
+        except Exception:
+            shift.wanted, shift.code, shift.since = before.wanted, before.code, before.since
+            shift.unanswered = before.unanswered
+            raise
+        await self._store(write, *args)
         await self._confirmed(shift, shift.interface)
         return self.view(shift)
+
+    async def ready(self, username: str) -> SeatView:
+        """Take calls again: unpause in every queue."""
+        now = self.now()
+        return await self._carry_out(
+            username,
+            lambda s: self.book.ready(username, now),
+            seat_store.save_pause,
+            self._shift_of(username),
+        )
 
     async def pause(self, username: str, code: str) -> SeatView:
+        """Pause in every queue with ``code`` (one of the pause codes)."""
         if self.pause_codes.get(code) is None:
             raise KeyError(code)
-        actions = self.book.pause(username, code, self.now())
-        shift = self.book.of_user(username)
-        assert shift is not None
-        await self._send(actions)
-        await self._store(seat_store.save_pause, shift)
-        await self._confirmed(shift, shift.interface)
-        return self.view(shift)
+        now = self.now()
+        return await self._carry_out(
+            username,
+            lambda s: self.book.pause(username, code, now),
+            seat_store.save_pause,
+            self._shift_of(username),
+        )
 
     async def sign_out(self, username: str) -> SeatView:
-        actions = self.book.sign_out(username, self.now())
+        """Leave every skill queue the seat is in."""
+        now = self.now()
+        view = await self._carry_out(
+            username,
+            lambda s: self.book.sign_out(username, now, self.seen(s.interface)),
+            seat_store.close_session,
+            username,
+            now,
+        )
         shift = self.book.of_user(username)
-        assert shift is not None
-        await self._send(actions)
-        await self._store(seat_store.close_session, username, self.now())
-        await self._confirmed(shift, shift.interface)
-        self.book.confirmed_out(shift, self.seen(shift.interface))
-        return self.view(shift)
+        if shift is not None:
+            self.book.confirmed_out(shift, self.seen(shift.interface))
+        return view
+
+    def _shift_of(self, username: str) -> Shift:
+        shift = self.book.of_user(username)
+        if shift is None:
+            raise ShiftRefused("you are not signed in to a seat: sign in first")
+        return shift
 
     def user_at(self, interface: str) -> str | None:
         shift = self.book.at_seat(interface)

@@ -236,10 +236,13 @@ class ShiftBook:
         shift.unanswered = 0
         return [PauseMember(shift.interface, True, code)]
 
-    def sign_out(self, username: str, now: float) -> list[Action]:
+    def sign_out(self, username: str, now: float, seen: Confirmed | None = None) -> list[Action]:
+        """Leave the skill queues (those Asterisk lists the seat in, when ``seen`` is given:
+        a queue it left already is no error)."""
         shift = self._signed_in(username)
         shift.wanted, shift.code, shift.since = SIGNED_OUT, "", now
-        return [RemoveMember(q, shift.interface) for q in sorted(shift.queues)]
+        queues = set(shift.queues) if seen is None else set(shift.queues) & seen.queues
+        return [RemoveMember(q, shift.interface) for q in sorted(queues)]
 
     def confirmed_out(self, shift: Shift, seen: Confirmed) -> bool:
         """Drop a shift signed out whose seat Asterisk no longer lists; whether it was."""
