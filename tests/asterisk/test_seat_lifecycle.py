@@ -5,6 +5,8 @@ is what Asterisk's events confirmed. Asterisk refusing is a 409 carrying its mes
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -77,3 +79,53 @@ async def test_sign_in_pause_sign_out_on_asterisk(runtime) -> None:
         assert r.json()["detail"] == "Asterisk refused QueuePause: Interface not found"
         r = await c.get("/api/v1/me/seat")
         assert (r.json()["state"], r.json()["pending"]) == ("signing_in", "ready")
+
+
+async def test_the_seats_come_back_after_asterisk_restarts(runtime, pbx) -> None:
+    """Asterisk (persistentmembers = no) forgets its dynamic members and their pause reasons
+    on a restart; after the controller's resync they are back, paused with their reason."""
+    gw = AmiGateway(runtime.link)
+    other = seat_interface(8002)
+    await make_user(runtime.sessions, "zhangwei", Role.OPERATOR, seat=SEAT)
+    await make_user(runtime.sessions, "op2", Role.OPERATOR, seat=other)
+    transport = httpx.ASGITransport(app=create_app(runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        for user in ("zhangwei", "op2"):
+            token = (await tokens(c, user))["access_token"]
+            c.headers["Authorization"] = f"Bearer {token}"
+            assert (await c.post("/api/v1/me/seat/sign-in", json={})).status_code == 200
+        r = await c.post("/api/v1/me/seat/pause", json={"code": "training"})  # op2
+        assert r.status_code == 200 and r.json()["reason"] == "training"
+        assert (await gw.queue_status()).members  # they are in
+
+        restarts = runtime.controller.restarts
+        await asyncio.to_thread(pbx.restart)
+        await eventually(
+            lambda: runtime.controller.restarts > restarts and runtime.ami_connected,
+            30,
+            "the controller resynced after the restart",
+        )
+
+        async def members() -> dict[tuple[str, str], tuple[bool, str]]:
+            status = await AmiGateway(runtime.link).queue_status()
+            return {(m.interface, m.queue): (m.paused, m.paused_reason) for m in status.members}
+
+        want = {
+            (SEAT, "hotline"): (False, ""),
+            (SEAT, "urgent"): (False, ""),
+            (other, "hotline"): (True, "training"),
+        }
+        got: dict = {}
+        for _ in range(100):
+            got = await members()
+            if got == want:
+                break
+            await asyncio.sleep(0.1)
+        assert got == want
+        assert runtime.seat_lifecycle.restores >= 1  # Asterisk had forgotten: we sent them
+        r = await c.get("/api/v1/me/seat")  # op2
+        assert (r.json()["state"], r.json()["reason"], r.json()["pending"]) == (
+            "paused",
+            "training",
+            None,
+        )
