@@ -89,8 +89,10 @@ class SeatLifecycle:
         self.confirm_timeout_s = confirm_timeout_s
         self._changed = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._restoring = asyncio.Lock()
         self.restores = 0
         self.restore_failures = 0
+        self.store_failures = 0
 
     # -- what Asterisk says --------------------------------------------------------------
 
@@ -179,9 +181,17 @@ class SeatLifecycle:
                 await gateway.remove_member(a.queue, a.interface)
 
     async def _store(self, write: Callable[..., object], *args: object) -> None:
+        """Write the change Asterisk made. The store down does not undo it (Asterisk has it,
+        and so has this process): it is logged and counted, and lost only if this process
+        stops before the next change of the shift is written."""
         sessions = self._sessions()
-        if sessions is not None:
+        if sessions is None:
+            return
+        try:
             await write(sessions, *args)  # type: ignore[misc]
+        except Exception as e:
+            self.store_failures += 1
+            log.warning("seat session not stored (%s): %s", type(e).__name__, e)
 
     async def _confirmed(self, shift: Shift | None, interface: str) -> None:
         """Wait (a short while) until Asterisk's events show what was asked."""
@@ -319,6 +329,10 @@ class SeatLifecycle:
         """Send again what Asterisk forgot of every open shift (dynamic members lost in a
         restart, pause reasons); returns the number of actions sent. A failure is logged and
         counted, not raised: the next resync tries again."""
+        async with self._restoring:  # one resync after another: never two at once
+            return await self._restore()
+
+    async def _restore(self) -> int:
         sent = 0
         for shift in list(self.book.by_user.values()):
             actions = self.book.restore(shift, self.seen(shift.interface))

@@ -12,8 +12,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from config.pause_codes import check_pause_codes
-from config.skills import check_skills
+from config.pause_codes import check_pause_codes, load_pause_codes
+from config.skills import check_skills, load_skills
 from hotline.cli.common import load_settings
 from ivr.menus import check_config, load_menus
 
@@ -49,7 +49,9 @@ def check(
         out.print(f"[red]{len(errors)} error(s)[/] in {config_dir}")
         raise typer.Exit(1)
     menus = load_menus(config_dir)
+    skills, codes = load_skills(config_dir), load_pause_codes(config_dir)
     out.print(
         f"[green]ok[/]: {config_dir}: {len(menus.nodes)} menu nodes, {len(menus.queues)} queues, "
-        f"{len(menus.districts)} districts, {len(problems)} warning(s)"
+        f"{len(menus.districts)} districts, {len(skills.groups)} skill groups, "
+        f"{len(codes.codes)} pause codes, {len(problems)} warning(s)"
     )
