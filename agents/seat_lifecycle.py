@@ -200,10 +200,10 @@ class SeatLifecycle:
             left = deadline - self.now_monotonic()
             if left <= 0:
                 return
-            try:
-                await asyncio.wait_for(self._changed.wait(), left)
+            try:  # a notice wakes us; a change of reason alone sends none: look again soon
+                await asyncio.wait_for(self._changed.wait(), min(left, 0.05))
             except TimeoutError:
-                return
+                pass
 
     @staticmethod
     def now_monotonic() -> float:
@@ -349,6 +349,37 @@ class SeatLifecycle:
             self.restores += 1
             log.info("seats restored after a resync: %d actions sent to Asterisk", sent)
         return sent
+
+    # -- pauses that end themselves ----------------------------------------------------------
+
+    #: How often (real seconds) the pauses with an ``auto_ready`` code are looked at.
+    EXPIRY_CHECK_S = 1.0
+
+    def start(self) -> None:
+        """Start looking for ``auto_ready`` pauses past their limit (the wrap-up after a call)."""
+        self._spawn(self._expiry_loop())
+
+    async def _expiry_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.EXPIRY_CHECK_S)
+            await self.end_expired_pauses()
+
+    async def end_expired_pauses(self) -> int:
+        """Make ready the seats paused past the limit of an ``auto_ready`` code; how many.
+        One that Asterisk cannot unpause now (the link down) stays paused, and is tried
+        again next time."""
+        limits = {c: p.limit_s for c, p in self.pause_codes.codes.items() if p.auto_ready}
+        if not limits:
+            return 0
+        done = 0
+        for shift in self.book.expired(self.now(), limits):
+            try:
+                await self.ready(shift.username)
+            except Exception as e:  # still paused; tried again next time
+                log.warning("an expired pause could not be ended: %s", e)
+                continue
+            done += 1
+        return done
 
     async def close(self) -> None:
         for task in list(self._tasks):

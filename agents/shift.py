@@ -270,6 +270,17 @@ class ShiftBook:
             actions.append(PauseMember(shift.interface, True, shift.code))
         return actions
 
+    def expired(self, now: float, auto_ready_s: Mapping[str, float]) -> list[Shift]:
+        """The shifts paused with an ``auto_ready`` code (code -> its limit) past its limit:
+        each is to be made ready again (:meth:`ready`)."""
+        return [
+            shift
+            for shift in self.by_user.values()
+            if shift.wanted == PAUSED
+            and shift.code in auto_ready_s
+            and overdue(shift, auto_ready_s[shift.code], now)
+        ]
+
     def ring_unanswered(
         self, interface: str, threshold: int, code: str, now: float
     ) -> list[Action]:

@@ -3,8 +3,10 @@
 A seat is paused *for* something: lunch, training, a meeting, the work after a call. The code
 goes to Asterisk as the ``QueuePause`` reason and into our own store (Asterisk forgets it on a
 restart; we put it back). Each code has a time limit, after which the pause shows overdue, and
-says whether the time counts as work. :func:`load_pause_codes` reads and checks the file; every
-problem names the file, the line and the fix (:class:`config.yamlfile.ConfigError`).
+says whether the time counts as work; an ``auto_ready`` code (the work after a call) ends
+itself at its limit: the seat is made ready again. :func:`load_pause_codes` reads and checks
+the file; every problem names the file, the line and the fix
+(:class:`config.yamlfile.ConfigError`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ class PauseCode:
     counts_as_working_time: bool
     #: Set by the backend only (the auto-pause after unanswered rings): not an operator's pick.
     system: bool = False
+    #: The seat is made ready again when the limit passes (the wrap-up after a call: up to a
+    #: limit); otherwise a pause past its limit only shows overdue.
+    auto_ready: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,20 +76,27 @@ def _codes(doc: YamlDoc, problems: list[Problem]) -> dict[str, PauseCode]:
                 Problem(shown, where, f"code {code}: not a mapping", "write {label: ..., ...}")
             )
             continue
-        unknown = set(item) - {"label", "limit_minutes", "counts_as_working_time", "system"}
+        unknown = set(item) - {
+            "label",
+            "limit_minutes",
+            "counts_as_working_time",
+            "system",
+            "auto_ready",
+        }
         for key in sorted(map(str, unknown)):
             problems.append(
                 Problem(
                     shown,
                     doc.line(["codes", code, key]),
                     f"code {code}: unknown key {key!r}",
-                    "keep label, limit_minutes, counts_as_working_time, system",
+                    "keep label, limit_minutes, counts_as_working_time, system, auto_ready",
                 )
             )
         label = item.get("label")
         limit = item.get("limit_minutes")
         working = item.get("counts_as_working_time")
         system = item.get("system", False)
+        auto_ready = item.get("auto_ready", False)
         ok = True
         if not isinstance(label, str) or not label.strip():
             problems.append(
@@ -121,9 +133,21 @@ def _codes(doc: YamlDoc, problems: list[Problem]) -> dict[str, PauseCode]:
                 )
             )
             ok = False
+        if not isinstance(auto_ready, bool):
+            problems.append(
+                Problem(
+                    shown,
+                    doc.line(["codes", code, "auto_ready"]),
+                    f"code {code}: auto_ready must be true or false",
+                    "give auto_ready: true, or leave it out",
+                )
+            )
+            ok = False
         if ok:
             assert isinstance(label, str) and isinstance(limit, int | float)
-            out[code] = PauseCode(code, label.strip(), float(limit) * 60.0, bool(working), system)
+            out[code] = PauseCode(
+                code, label.strip(), float(limit) * 60.0, bool(working), system, auto_ready
+            )
     return out
 
 

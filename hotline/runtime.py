@@ -190,6 +190,7 @@ class Runtime:
             stale_after_s=s.backfill_stale_after_s,
         )
         await self.seat_lifecycle.load()
+        self.seat_lifecycle.start()
         self.agi = await start_agi_server(
             s.agi_host,
             self._agi_port,

@@ -295,3 +295,16 @@ class Floor(RuleBasedStateMachine):
 
 Floor.TestCase.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
 TestFloor = Floor.TestCase
+
+
+def test_an_auto_ready_pause_expires_at_its_limit() -> None:
+    book = ShiftBook()
+    shift, _ = book.sign_in("op1", SEAT, "Op One", QUEUES, 1.0)
+    book.sign_in("op2", "SIP/8002", "Op Two", QUEUES, 1.0)
+    book.pause("op1", "after_call_work", 100.0)
+    book.pause("op2", "lunch", 100.0)
+    limits = {"after_call_work": 180.0}
+    assert book.expired(280.0, limits) == []
+    assert book.expired(280.5, limits) == [shift]  # lunch has no auto_ready: only overdue
+    assert book.ready("op1", 280.5) == [PauseMember(SEAT, False)]
+    assert book.expired(10_000.0, limits) == []

@@ -35,6 +35,10 @@ def test_the_shipped_pause_codes() -> None:
     assert codes.codes["training"].counts_as_working_time
     assert codes.codes[codes.auto_pause_code].system
     assert codes.supervisor_code == "supervisor"
+    # the wrap-up after a call, up to a limit: it ends itself
+    assert codes.codes["after_call_work"].auto_ready
+    assert codes.codes["after_call_work"].limit_s == 180
+    assert not codes.codes["lunch"].auto_ready
     assert check_pause_codes(CONFIG_DIR) == []
 
 
@@ -48,7 +52,7 @@ version: 1
 codes:
   lunch: {label: 午餐, limit_minutes: 60, counts_as_working_time: false}
   Lunch Break: {label: x, limit_minutes: 1, counts_as_working_time: true}
-  nap: {limit_minutes: 0, counts_as_working_time: maybe, colour: red}
+  nap: {limit_minutes: 0, counts_as_working_time: maybe, colour: red, auto_ready: 1}
   lunch: {label: 午餐, limit_minutes: 60, counts_as_working_time: false}
 auto_pause_code: no_answer
 supervisor_code: lunch
@@ -64,6 +68,7 @@ def test_pause_code_mistakes_name_file_line_and_fix(tmp_path: Path) -> None:
     assert (5, "code nap") in said  # no label, limit, working time, unknown key
     assert "code nap: unknown key 'colour'" in text
     assert "limit_minutes must be" in text and "counts_as_working_time must be" in text
+    assert "code nap: auto_ready must be true or false" in text
     assert "pause_codes.yaml:7: error: auto_pause_code: 'no_answer' is not one of the codes" in text
     assert all("fix:" in str(p) for p in problems)
     with pytest.raises(ConfigError):

@@ -8,6 +8,7 @@ reasons. N unanswered rings in a row pause a seat."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 import pytest_asyncio
 
 from agents.roles import Role
-from config.settings import Settings
+from config.settings import CONFIG_DIR, Settings
 from hotline.app import create_app
 from hotline.runtime import Runtime
 from pbx.simulator import SimulatorConfig
@@ -32,6 +33,7 @@ OTHER = "SIP/8002"
 
 
 def _runtime(tmp_path: Path, **settings: object) -> Runtime:
+    """The embedded PBX with queues hotline and urgent and no seat of its own."""
     return Runtime(
         Settings(_env_file=None, spool_dir=tmp_path / "spool", **settings),  # type: ignore[arg-type]
         database_url=f"sqlite:///{tmp_path / 'seats.db'}",
@@ -261,3 +263,24 @@ async def test_unanswered_rings_pause_the_seat(runtime: Runtime) -> None:
         assert _members(runtime, SEAT)["hotline"] == (0, True, "no_answer")
         body = (await c.get("/api/v1/me/seat")).json()
         assert (body["state"], body["reason"]) == ("paused", "no_answer")
+
+
+async def test_the_work_after_a_call_ends_itself_at_its_limit(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    codes = config / "pause_codes.yaml"
+    text = codes.read_text("utf-8")
+    codes.write_text(text.replace("limit_minutes: 3,", "limit_minutes: 0.05,"), "utf-8")
+    rt = _runtime(tmp_path, config_dir=config)  # 3 virtual seconds: 0.06 s at speed 50
+    rt.seat_lifecycle.EXPIRY_CHECK_S = 0.05
+    await rt.start()
+    try:
+        async with _client(rt, "op1", Role.OPERATOR, SEAT) as c:
+            assert (await c.post("/api/v1/me/seat/sign-in", json={})).status_code == 200
+            r = await c.post("/api/v1/me/seat/pause", json={"code": "after_call_work"})
+            assert r.status_code == 200 and r.json()["limit_s"] == 3.0
+            await _until(lambda: _members(rt, SEAT) == {"hotline": (0, False, "")})
+            body = (await c.get("/api/v1/me/seat")).json()
+            assert (body["state"], body["pending"]) == ("ready", None)
+    finally:
+        await rt.stop()
