@@ -249,7 +249,7 @@ class SeatLifecycle:
         Asterisk's confirmation awaited. Refused or failed, the shift is as it was."""
         shift = self.book.of_user(username)
         if shift is None:
-            raise ShiftRefused("you are not signed in to a seat: sign in first")
+            raise ShiftRefused(f"{username} is not signed in to a seat: sign in first")
         before = replace(shift)
         actions = request(shift)
         try:
@@ -302,7 +302,7 @@ class SeatLifecycle:
     def _shift_of(self, username: str) -> Shift:
         shift = self.book.of_user(username)
         if shift is None:
-            raise ShiftRefused("you are not signed in to a seat: sign in first")
+            raise ShiftRefused(f"{username} is not signed in to a seat: sign in first")
         return shift
 
     def user_at(self, interface: str) -> str | None:

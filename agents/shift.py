@@ -218,7 +218,7 @@ class ShiftBook:
     def _signed_in(self, username: str) -> Shift:
         shift = self.by_user.get(username)
         if shift is None or shift.wanted == SIGNED_OUT:
-            raise ShiftRefused("you are not signed in to a seat: sign in first")
+            raise ShiftRefused(f"{username} is not signed in to a seat: sign in first")
         return shift
 
     def ready(self, username: str, now: float) -> list[Action]:
