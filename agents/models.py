@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base, UTCDateTime
 
-__all__ = ["AuditEntry", "RefreshToken", "User"]
+__all__ = ["AuditEntry", "RefreshToken", "SeatSession", "User"]
 
 
 class User(Base):
@@ -69,3 +69,22 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(120))
     detail: Mapped[Any | None] = mapped_column(JSON)
+
+
+class SeatSession(Base):
+    """One operator signed in to one seat, from sign-in to sign-out: the state we keep
+    because Asterisk forgets it on a restart (its dynamic members and their pause reasons).
+    ``signed_out_at`` null: signed in now; ``paused_code`` null: wanted ready."""
+
+    __tablename__ = "seat_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    interface: Mapped[str] = mapped_column(String(80), index=True)
+    member_name: Mapped[str] = mapped_column(String(100))
+    #: Queue -> penalty joined at sign-in.
+    queues: Mapped[Any] = mapped_column(JSON)
+    signed_in_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    paused_code: Mapped[str | None] = mapped_column(String(32))
+    paused_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    signed_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         default=None,
         description="The embedded PBX's queue_log also as Asterisk's file (the complete copy).",
     )
+    # Seats (agents/seat_lifecycle.py): the auto-pause, and how long a request waits for
+    # Asterisk's events to confirm it.
+    seat_auto_pause_rings: int = Field(
+        default=2, ge=0, description="Unanswered rings in a row that pause a seat; 0: never."
+    )
+    seat_confirm_timeout_s: float = Field(default=2.0, gt=0, le=30)
     # The embedded PBX (used only when ami_url is unset). Unset, these keep the defaults of
     # pbx.simulator.SimulatorConfig, the PBX's one configuration; the seed is then random.
     sim_seats: int | None = Field(default=None, ge=1, le=5000)

@@ -31,6 +31,7 @@ from agents.audit_api import make_router as audit_router
 from agents.auth_api import make_router as auth_router
 from agents.authentication import authenticator_from_settings, roles_of
 from agents.roles import Role
+from agents.shift_api import make_router as seat_router
 from agents.users_api import make_router as users_router
 from hotline.runtime import Runtime
 from ivr.api import make_router as announcements_router
@@ -196,6 +197,7 @@ def create_app(runtime: Runtime, *, people_clock: Callable[[], float] = time.tim
     app.include_router(auth_router(auth))
     app.include_router(users_router(auth))
     app.include_router(audit_router(auth))
+    app.include_router(seat_router(auth, lambda: runtime.seat_lifecycle))
     app.include_router(tickets_router(runtime), dependencies=operator)
     app.include_router(announcements_router(runtime, auth))
     app.include_router(
@@ -269,9 +271,11 @@ def operations(app: FastAPI) -> list[tuple[str, str, Role | None]]:
         dependant = getattr(route, "dependant", None)
         needed = roles_of(dependant) if dependant is not None else set()
         role = max(needed, key=lambda r: r.rank) if needed else None
+        # ``{interface:path}`` (a seat's interface has a slash) is ``{interface}`` in OpenAPI
+        path = re.sub(r"\{(\w+):\w+\}", r"{\1}", str(route.path))
         for method in sorted(route.methods or ()):
             if method != "HEAD":
-                found.append((method, str(route.path), role))
+                found.append((method, path, role))
     return found
 
 

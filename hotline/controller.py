@@ -5,8 +5,10 @@ It publishes what it learns on its :class:`~hotline.bus.Bus` (DESIGN, principle 
 subscribers the composition root registers (the ticket writer, metrics, the desktops):
 :class:`routing.notices.CallJoined`, ``CallRung``, ``CallAnswered``, ``CallAbandoned``,
 ``CallEnded``, then the call's :class:`tickets.service.TicketDraft`; and
-:class:`agents.seats.SeatChanged` when a seat's state changes. For one event the seats'
-notices come first, then the call's. A notice nobody subscribed to is not even built.
+:class:`agents.seats.SeatChanged` when a seat's state changes, and Asterisk's own
+:class:`pbx.events.AgentRingNoAnswer` (the seat lifecycle's auto-pause counts them). For
+one event the seats' notices come first, then the call's. A notice nobody subscribed to is not
+even built.
 
 After every (re)login the AMI link hands it a :class:`~pbx.events.Snapshot` of what Asterisk
 reports (:meth:`Controller.reconcile`); the rule for counting the calls that came and went
@@ -121,6 +123,8 @@ class Controller:
         touched = self.seats.apply(event)
         if touched and self._wants(SeatChanged):
             self._seats_changed(touched, at)
+        if type(event) is ev.AgentRingNoAnswer and self._wants(ev.AgentRingNoAnswer):
+            self._publish(event)  # the seat lifecycle's auto-pause counts them
         calls = self.calls
         unknown = calls.unknown_calls
         outcome = calls.apply(event)

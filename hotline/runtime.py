@@ -20,9 +20,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agents.operator import SimulatedOperator
+from agents.seat_lifecycle import SeatLifecycle
+from agents.seats import SeatChanged
 from config.knowledge import FILE_NAME as KNOWLEDGE_FILE
 from config.knowledge import load_starter
+from config.pause_codes import load_pause_codes
 from config.settings import Settings
+from config.skills import load_skills
 from hotline.backfill import Backfill, BackfillReport
 from hotline.bus import Bus
 from hotline.controller import Controller
@@ -32,6 +36,7 @@ from ivr.server import DbIvrDeps, app_of, start_agi_server, stop_agi_server
 from knowledge.live import LiveIndex
 from knowledge.service import load_starter_articles
 from metrics.collector import make_registry
+from pbx import events as ev
 from pbx.ami import AmiAuthError, AmiLink
 from pbx.gateway import AmiGateway
 from pbx.simulator import CallerInfo, Simulator, SimulatorConfig
@@ -149,6 +154,22 @@ class Runtime:
         self.bus.subscribe(TicketDraft, self._note_drafted, name="backfill")
         #: The knowledge base's search index (built in a worker thread from :meth:`start`).
         self.knowledge = LiveIndex(lambda: self.sessions)
+        #: The operators' seats: sign-in, pause with a code, sign-out over the gateway, kept in
+        #: the store and put back after each resync (agents.seat_lifecycle).
+        self.seat_lifecycle = SeatLifecycle(
+            board=self.controller.seats,
+            gateway=lambda: self.gateway,
+            sessions=lambda: self.sessions,
+            now=lambda: self.now(),
+            skills=load_skills(settings.config_dir),
+            pause_codes=load_pause_codes(settings.config_dir),
+            auto_pause_rings=settings.seat_auto_pause_rings,
+            confirm_timeout_s=settings.seat_confirm_timeout_s,
+        )
+        self.bus.subscribe(SeatChanged, self.seat_lifecycle.on_seat_changed, name="seats")
+        self.bus.subscribe(
+            ev.AgentRingNoAnswer, self.seat_lifecycle.on_ring_unanswered, name="auto_pause"
+        )
 
     def _wrapup(self) -> float:
         return self.simulation.wrapup_s if self.settings.ami is None else self.settings.wrapup_s
@@ -182,6 +203,8 @@ class Runtime:
             seen=self._seen_live,
             stale_after_s=s.backfill_stale_after_s,
         )
+        await self.seat_lifecycle.load()
+        self.seat_lifecycle.start()
         self.agi = await start_agi_server(
             s.agi_host,
             self._agi_port,
@@ -348,6 +371,8 @@ class Runtime:
         backfill writes the tickets of the calls it could not see."""
         rep = self.controller.after_resync()
         self.request_backfill()
+        if not self._stopping:
+            self.seat_lifecycle.request_restore()  # what Asterisk forgot of the seats
         return rep
 
     def request_backfill(self) -> None:
@@ -472,6 +497,7 @@ class Runtime:
             except (asyncio.CancelledError, Exception):
                 pass
         await self.knowledge.stop()
+        await self.seat_lifecycle.close()
         if self.link is not None:
             await self.link.close()
         if self.simulator is not None:

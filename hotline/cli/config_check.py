@@ -14,6 +14,8 @@ from rich.console import Console
 
 from config.knowledge import FILE_NAME as KNOWLEDGE_FILE
 from config.knowledge import check_starter, load_starter
+from config.pause_codes import check_pause_codes, load_pause_codes
+from config.skills import check_skills, load_skills
 from hotline.cli.common import load_settings
 from ivr.menus import check_config, load_menus
 
@@ -31,11 +33,14 @@ def check(
     ] = None,
 ) -> None:
     """Find unreachable menu nodes, loops with no way out, keys used twice in one node,
-    queues and sounds that do not exist, knowledge articles that break the rules; say file,
-    line and fix."""
+    queues and sounds that do not exist, knowledge articles that break the rules, skills naming
+    unknown queues, pause codes without a label or limit; say file, line and fix."""
     if config_dir is None:
         config_dir = load_settings().config_dir
     problems = check_config(config_dir) + check_starter(config_dir)
+    ivr_ok = not any(p.severity == "error" for p in problems)
+    known_queues = set(load_menus(config_dir).queues) if ivr_ok else None
+    problems += check_skills(config_dir, known_queues) + check_pause_codes(config_dir)
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
         colour = "red" if p.severity == "error" else "yellow"
@@ -47,8 +52,10 @@ def check(
         raise typer.Exit(1)
     menus = load_menus(config_dir)
     articles = len(load_starter(config_dir)) if (config_dir / KNOWLEDGE_FILE).exists() else 0
+    skills, codes = load_skills(config_dir), load_pause_codes(config_dir)
     out.print(
         f"[green]ok[/]: {config_dir}: {len(menus.nodes)} menu nodes, {len(menus.queues)} queues, "
-        f"{len(menus.districts)} districts, {articles} knowledge articles, "
+        f"{len(menus.districts)} districts, {len(skills.groups)} skill groups, "
+        f"{len(codes.codes)} pause codes, {articles} knowledge articles, "
         f"{len(problems)} warning(s)"
     )

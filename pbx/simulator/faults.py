@@ -113,9 +113,13 @@ class Faults:
         return n
 
     # -- restart ----------------------------------------------------------------------------
-    async def restart(self, down_s: float = 0.5, *, restart: bool = True) -> tuple[int, int]:
+    async def restart(
+        self, down_s: float = 0.5, *, restart: bool = True, forget_dynamic_members: bool = False
+    ) -> tuple[int, int]:
         """Restart the PBX (see the module's docstring); returns the calls cut off as
-        (waiting, talking). Connections are refused for ``down_s`` real seconds."""
+        (waiting, talking). Connections are refused for ``down_s`` real seconds.
+        ``forget_dynamic_members``: the new process has none (an Asterisk without
+        ``persistentmembers``, or whose astdb was lost): only the static members are back."""
         sim = self.sim
         core = sim.core
         clock = sim.clock
@@ -167,6 +171,9 @@ class Faults:
             for m in q.members.values():
                 m.calls_taken = 0
                 m.last_call = 0
+            if forget_dynamic_members:
+                for key in [k for k, m in q.members.items() if m.membership != "static"]:
+                    del q.members[key]
         core._uid_seq = 0
         server.started_at = clock.now()
         self.restarts += 1

@@ -22,7 +22,12 @@ from tickets.db import session_factory
 from tickets.numbers import make_number
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
-PATH_VALUES = {"ident": "1", "number": make_number(1), "username": "op1"}
+PATH_VALUES = {
+    "ident": "1",
+    "number": make_number(1),
+    "username": "op1",
+    "interface": "SIP/8001",
+}
 
 
 def _app(sessions=None):

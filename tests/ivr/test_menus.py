@@ -15,7 +15,7 @@ from ivr.menus import ConfigError, check_config, district_for, is_open, is_workd
 
 @pytest.fixture
 def cfg(tmp_path):
-    for name in ("ivr.yaml", "sounds.yaml"):
+    for name in ("ivr.yaml", "sounds.yaml", "skills.yaml", "pause_codes.yaml"):
         shutil.copy(CONFIG_DIR / name, tmp_path / name)
     return tmp_path
 
