@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CONFIG_DIR = Path(__file__).resolve().parent
@@ -98,6 +98,17 @@ class Settings(BaseSettings):
         default=None,
         description="The embedded PBX's queue_log also as Asterisk's file (the complete copy).",
     )
+    # Accounts (agents/): the key that signs access tokens, and how long tokens live.
+    token_secret: SecretStr | None = Field(
+        default=None,
+        description="HS256 key of the access tokens (32+ bytes); unset: random per process.",
+    )
+    access_token_ttl_s: float = Field(default=900.0, gt=0, le=86400)
+    refresh_token_ttl_s: float = Field(default=12 * 3600.0, gt=0, le=30 * 86400)
+    signin_max_failures: int = Field(default=5, ge=1, description="Per user name, then locked.")
+    signin_max_failures_per_address: int = Field(default=20, ge=1)
+    signin_lock_s: float = Field(default=30.0, gt=0, description="First lock; doubles after.")
+    signin_lock_max_s: float = Field(default=900.0, gt=0)
     # The embedded PBX (used only when ami_url is unset). Unset, these keep the defaults of
     # pbx.simulator.SimulatorConfig, the PBX's one configuration; the seed is then random.
     sim_seats: int | None = Field(default=None, ge=1, le=5000)

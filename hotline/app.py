@@ -1,6 +1,10 @@
 """The HTTP face: JSON under /api/v1, Prometheus text at /metrics, /healthz and /readyz.
 
-Errors are RFC 9457 problem details (``application/problem+json``).
+Errors are RFC 9457 problem details (``application/problem+json``). Every operation under
+/api/v1 states the role it needs (``agents.roles``; the OpenAPI description says it on each);
+only signing in, /healthz, /readyz, /metrics and the docs are open. /docs and /redoc serve
+Swagger UI and ReDoc from the packaged copy of fastapi-offline: a government intranet has no
+CDN.
 """
 
 from __future__ import annotations
@@ -10,15 +14,22 @@ import re
 from http import HTTPStatus
 from typing import Any, Literal
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from agents.audit_api import make_router as audit_router
+from agents.auth_api import make_router as auth_router
+from agents.authentication import authenticator_from_settings, roles_of
+from agents.roles import Role
+from agents.users_api import make_router as users_router
 from hotline.runtime import Runtime
 from ivr.api import make_router as announcements_router
 from ivr.menus import load_menus
@@ -26,7 +37,7 @@ from metrics.api import make_router as history_router
 from routing.calls import rounded
 from tickets.api import make_router as tickets_router
 
-__all__ = ["PROBLEM", "Problem", "create_app", "problem"]
+__all__ = ["OPEN_OPERATIONS", "PROBLEM", "Problem", "create_app", "operations", "problem"]
 
 PROBLEM = "application/problem+json"
 
@@ -84,11 +95,18 @@ class SeatsOut(BaseModel):
 
 
 def create_app(runtime: Runtime) -> FastAPI:
-    app = FastAPI(
+    app = FastAPIOffline(
         title="12345 hotline backend",
         version="0.1.0",
         description="Live call-centre state, tickets and metrics of the 12345 hotline.",
+        static_url="/docs-assets",
+        # Swagger UI would show a badge fetched from validator.swagger.io: not on an intranet.
+        swagger_ui_parameters={"validatorUrl": None},
     )
+    auth = authenticator_from_settings(
+        runtime.settings, sessions=lambda: runtime.sessions, now=lambda: runtime.now()
+    )
+    operator = [Depends(auth.require(Role.OPERATOR))]
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -134,7 +152,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         runtime.ami_connected  # refresh the link gauge  # noqa: B018
         return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/api/v1/queues", tags=["live"])
+    @app.get("/api/v1/queues", tags=["live"], dependencies=operator)
     async def queues() -> list[QueueOut]:
         """Each queue's calls since start."""
         calls = runtime.controller.calls
@@ -150,7 +168,7 @@ def create_app(runtime: Runtime) -> FastAPI:
             for q, st in sorted(calls.stats.items())
         ]
 
-    @app.get("/api/v1/seats", tags=["live"])
+    @app.get("/api/v1/seats", tags=["live"], dependencies=operator)
     async def seats() -> SeatsOut:
         """Each operator seat's state now."""
         now = runtime.now()
@@ -169,11 +187,15 @@ def create_app(runtime: Runtime) -> FastAPI:
             ],
         )
 
-    app.include_router(tickets_router(runtime))
-    app.include_router(announcements_router(runtime))
+    app.include_router(auth_router(auth))
+    app.include_router(users_router(auth))
+    app.include_router(audit_router(auth))
+    app.include_router(tickets_router(runtime), dependencies=operator)
+    app.include_router(announcements_router(runtime, auth))
     # Local periods at the centre's offset, the one its opening hours use (config/ivr.yaml).
     offset = load_menus(runtime.settings.config_dir).hours.utc_offset_hours
-    app.include_router(history_router(runtime, offset))
+    supervisor = [Depends(auth.require(Role.SUPERVISOR))]
+    app.include_router(history_router(runtime, offset), dependencies=supervisor)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -190,8 +212,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schemas = doc.setdefault("components", {}).setdefault("schemas", {})
         schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
         ref = {"$ref": "#/components/schemas/Problem"}
-        for item in doc.get("paths", {}).values():
-            for operation in item.values():
+        roles = {(path, method): role for method, path, role in operations(app)}
+        for path, item in doc.get("paths", {}).items():
+            for method, operation in item.items():
+                _state_role(operation, roles.get((path, method.upper())))
                 if "requestBody" in operation:  # FastAPI answers 400 to a body it cannot parse
                     operation["responses"].setdefault(
                         "400", {"description": "The body is not well-formed JSON."}
@@ -205,6 +229,55 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             schemas.pop(unused, None)
         app.openapi_schema = doc
     return app.openapi_schema
+
+
+#: The operations open to anyone, by design: signing in (the body carries the credential),
+#: health, readiness, metrics (Prometheus scrapes without a token; no personal data) and the
+#: docs. Every other operation states its role; a test fails on one that does not.
+OPEN_OPERATIONS = frozenset(
+    {
+        ("POST", "/api/v1/auth/token"),
+        ("POST", "/api/v1/auth/refresh"),
+        ("POST", "/api/v1/auth/logout"),
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+        ("GET", "/metrics"),
+        ("GET", "/openapi.json"),
+        ("GET", "/docs"),
+        ("GET", "/docs/oauth2-redirect"),
+        ("GET", "/redoc"),
+    }
+)
+
+
+def operations(app: FastAPI) -> list[tuple[str, str, Role | None]]:
+    """Every (method, path) the app answers, with the role it needs (None: open). Routers
+    included into the app are walked too (FastAPI keeps them apart from ``app.routes``)."""
+    found = []
+    for route in iter_route_contexts(app.routes):
+        dependant = getattr(route, "dependant", None)
+        needed = roles_of(dependant) if dependant is not None else set()
+        role = max(needed, key=lambda r: r.rank) if needed else None
+        for method in sorted(route.methods or ()):
+            if method != "HEAD":
+                found.append((method, str(route.path), role))
+    return found
+
+
+def _state_role(operation: dict[str, Any], role: Role | None) -> None:
+    """Say in the operation's description which role it needs, and document its 401 and 403
+    (the bearer scheme itself FastAPI declares, from the dependency)."""
+    said = f"Role: **{role}** or higher." if role else "Open: no sign-in needed."
+    text = operation.get("description")
+    operation["description"] = f"{text}\n\n{said}" if text else said
+    if role is None:
+        return
+    answers = operation.setdefault("responses", {})
+    answers.setdefault(
+        "401", {"description": "Not signed in, or the access token is bad or expired."}
+    )
+    if role is not Role.OPERATOR:  # every signed-in person is at least an operator
+        answers.setdefault("403", {"description": f"Signed in, but not as {role} or higher."})
 
 
 def _allowed_methods(request: Request) -> str:

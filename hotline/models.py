@@ -22,6 +22,7 @@ from alembic.config import Config
 from sqlalchemy import MetaData
 from sqlalchemy.engine import URL
 
+import agents.models
 import ivr.models
 import metrics.models
 import tickets.models
@@ -30,7 +31,7 @@ from tickets.db import Base, alembic_config
 __all__ = ["MODEL_MODULES", "metadata", "migrations_config"]
 
 #: The modules whose tables make up the store (each declares them on ``tickets.db.Base``).
-MODEL_MODULES = (tickets.models, ivr.models, metrics.models)
+MODEL_MODULES = (tickets.models, ivr.models, metrics.models, agents.models)
 
 #: Every table of the store.
 metadata: MetaData = Base.metadata

@@ -2,7 +2,8 @@
 callers hear at the top of the menu, with a key to leave the line if it was why they called.
 
 Errors are problem details (the app's handlers turn ``HTTPException`` and validation errors
-into ``application/problem+json``).
+into ``application/problem+json``). Setting and ending an announcement needs a supervisor
+(``created_by`` is the signed-in user) and is audited; reading them, an operator.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi import Path as FastApiPath
 from pydantic import AwareDatetime, BaseModel, Field
 
+from agents.audit import add_entry
+from agents.authentication import Authenticator, SignedIn
+from agents.roles import Role
 from ivr import service
 from ivr.models import Announcement
 
@@ -37,7 +41,6 @@ class AnnouncementIn(BaseModel):
     )
     starts_at: AwareDatetime | None = Field(default=None, description="Default: now.")
     ends_at: AwareDatetime = Field(description="When it stops playing, by itself.")
-    created_by: str | None = Field(default=None, max_length=100)
 
 
 class AnnouncementOut(BaseModel):
@@ -47,7 +50,7 @@ class AnnouncementOut(BaseModel):
     district: str | None
     starts_at: datetime
     ends_at: datetime
-    created_by: str | None
+    created_by: str | None = Field(description="The supervisor who set it.")
     active: bool
     leave_digit: str
 
@@ -67,6 +70,7 @@ def _menus_of(runtime: Any) -> Any:
 
 def make_router(
     runtime: Any,
+    auth: Authenticator,
     *,
     districts: Callable[[], Collection[str] | None] | None = None,
     leave_digit: Callable[[], str] | None = None,
@@ -74,8 +78,11 @@ def make_router(
     """Routes on ``runtime.sessions`` (an ``async_sessionmaker``) and ``runtime.now()``
     (epoch seconds). ``districts()`` gives the district names a request may use and
     ``leave_digit()`` the key callers press to leave; both default to the menus in
-    ``runtime.settings.config_dir``."""
+    ``runtime.settings.config_dir``. ``auth`` signs people in: a supervisor sets and ends
+    announcements (audited), an operator reads them."""
     router = APIRouter(prefix="/api/v1/announcements", tags=["ivr"])
+    supervisor = auth.require(Role.SUPERVISOR)
+    operator = auth.require(Role.OPERATOR)
     cache: dict[str, Any] = {}
 
     def menus() -> Any:
@@ -122,8 +129,9 @@ def make_router(
             }
         },
     )
-    async def create(body: AnnouncementIn) -> AnnouncementOut:
-        """Set an announcement; it plays from ``starts_at`` (default now) to ``ends_at``."""
+    async def create(body: AnnouncementIn, who: SignedIn = Depends(supervisor)) -> AnnouncementOut:
+        """Set an announcement; it plays from ``starts_at`` (default now) to ``ends_at``
+        (supervisor; audited as ``announcement.create``)."""
         at = now()
         starts = body.starts_at or at
         if body.ends_at <= max(starts, at):
@@ -141,12 +149,22 @@ def make_router(
                 district=body.district,
                 starts_at=starts,
                 ends_at=body.ends_at,
-                created_by=body.created_by,
+                created_by=who.username,
+                on_stored=lambda a: add_entry(
+                    session,
+                    at=at,
+                    actor=who.username,
+                    role=str(who.role),
+                    action="announcement.create",
+                    target=f"announcement:{a.id}",
+                    detail={"sound": a.sound, "district": a.district, "ends_at": str(a.ends_at)},
+                ),
             )
         return out(a, at)
 
     @router.get("", response_model=list[AnnouncementOut])
     async def list_(
+        who: SignedIn = Depends(operator),
         include_ended: bool = Query(False, description="Also list ended announcements."),
         limit: int = Query(100, ge=1, le=500),
     ) -> list[AnnouncementOut]:
@@ -158,7 +176,7 @@ def make_router(
         return [out(a, at) for a in rows]
 
     @router.get("/{ident}", response_model=AnnouncementOut, responses=NOT_FOUND)
-    async def get(ident: Ident) -> AnnouncementOut:
+    async def get(ident: Ident, who: SignedIn = Depends(operator)) -> AnnouncementOut:
         async with runtime.sessions() as session:
             a = await service.get_announcement(session, ident)
         if a is None:
@@ -166,9 +184,23 @@ def make_router(
         return out(a, now())
 
     @router.delete("/{ident}", status_code=204, responses=NOT_FOUND)
-    async def end(ident: Ident) -> Response:
+    async def end(ident: Ident, who: SignedIn = Depends(supervisor)) -> Response:
+        """End an announcement now (supervisor; audited as ``announcement.end``)."""
+        at = now()
         async with runtime.sessions() as session:
-            found = await service.end_announcement(session, ident, now())
+            found = await service.end_announcement(
+                session,
+                ident,
+                at,
+                on_ended=lambda a: add_entry(
+                    session,
+                    at=at,
+                    actor=who.username,
+                    role=str(who.role),
+                    action="announcement.end",
+                    target=f"announcement:{a.id}",
+                ),
+            )
         if not found:
             raise HTTPException(404, f"no announcement {ident}")
         return Response(status_code=204)

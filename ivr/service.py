@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -32,8 +33,11 @@ async def create_announcement(
     starts_at: datetime,
     district: str | None = None,
     created_by: str | None = None,
+    on_stored: Callable[[Announcement], object] | None = None,
 ) -> Announcement:
-    """Store a new announcement and commit. ``starts_at < ends_at``, both aware."""
+    """Store a new announcement and commit. ``starts_at < ends_at``, both aware.
+    ``on_stored(a)`` runs once it has its id, before the commit: what it adds to the session
+    (an audit entry) commits with it."""
     _aware("starts_at", starts_at)
     _aware("ends_at", ends_at)
     if not starts_at < ends_at:
@@ -47,6 +51,9 @@ async def create_announcement(
         created_by=created_by,
     )
     session.add(a)
+    if on_stored is not None:
+        await session.flush()
+        on_stored(a)
     await session.commit()
     return a
 
@@ -72,12 +79,20 @@ async def get_announcement(session: AsyncSession, ident: int) -> Announcement | 
     return await session.get(Announcement, ident)
 
 
-async def end_announcement(session: AsyncSession, ident: int, at: datetime) -> bool:
-    """End an announcement now (it stays listed as ended); False when there is none."""
+async def end_announcement(
+    session: AsyncSession,
+    ident: int,
+    at: datetime,
+    on_ended: Callable[[Announcement], object] | None = None,
+) -> bool:
+    """End an announcement now (it stays listed as ended); False when there is none.
+    ``on_ended(a)`` runs before the commit (an audit entry commits with it)."""
     a = await session.get(Announcement, ident)
     if a is None:
         return False
     if a.ends_at > at:
         a.ends_at = max(at, a.starts_at)
+    if on_ended is not None:
+        on_ended(a)
     await session.commit()
     return True

@@ -4,10 +4,10 @@ URLs are the ones users write in ``HOTLINE_DATABASE_URL``: ``sqlite:///var/hotli
 ``postgresql://user@host/db``; the asyncio drivers (aiosqlite, asyncpg) are chosen here.
 
 Alembic is configured in code (:func:`alembic_config`); its scripts live in the
-``tickets/migrations`` package. :class:`Base` is the store's one declarative base: every
-package declares its tables on it (``tickets/models.py``, ``ivr/models.py``), and
-``hotline.models`` gathers them all. To write a new migration from the models, see
-``hotline.models.migrations_config``.
+``tickets/migrations`` package. :class:`Base` (from :mod:`store.base`) is the store's one
+declarative base: every package declares its tables on it (``tickets/models.py``,
+``ivr/models.py``, ``agents/models.py``), and ``hotline.models`` gathers them all. To write
+a new migration from the models, see ``hotline.models.migrations_config``.
 """
 
 from __future__ import annotations
@@ -16,72 +16,31 @@ import asyncio
 import functools
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, MetaData, event
-from sqlalchemy.engine import URL, Connection, Dialect, make_url
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import StaticPool
-from sqlalchemy.types import TypeDecorator
 
 from config.settings import async_database_url
 
+# The store's base and column types live below the domains (store.base), so that every
+# package may declare tables; re-exported here, where they always were.
+from store.base import NAMING_CONVENTION as NAMING_CONVENTION
+from store.base import Base as Base
+from store.base import UTCDateTime as UTCDateTime
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-
-# Constraint and index names are predictable, so later migrations can alter or drop them
-# by name on both databases.
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    """Declarative base of every table in the store (one ``MetaData`` for Alembic)."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """``DateTime(timezone=True)`` that only accepts aware datetimes and stores them in UTC.
-
-    PostgreSQL keeps ``timestamptz`` natively; SQLite has no time zones, so the value is
-    stored as naive UTC and made aware again when read. Either way Python sees aware UTC.
-    A naive datetime is refused (``ValueError``), never silently taken as local time.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value.isoformat()} refused: give a time zone")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
 
 #: Connections an SQLite file engine keeps open (and as many more at a peak).
 SQLITE_POOL_SIZE = 20

@@ -2,7 +2,7 @@
 
 ``serve`` (:mod:`hotline.cli.serve`), ``simulate`` (:mod:`hotline.cli.simulate`),
 ``staffing`` (:mod:`hotline.cli.staffing`), ``replay`` (:mod:`hotline.cli.replay`),
-``backfill`` (:mod:`hotline.cli.backfill`) and
+``backfill`` (:mod:`hotline.cli.backfill`), ``users`` (:mod:`hotline.cli.users`) and
 ``config check`` (:mod:`hotline.cli.config_check`). Each command module imports what it needs
 from below (``hotline.cli.common``, the use cases ``hotline.simulation`` and
 ``hotline.replay``, the domains) and never this package, which only assembles them into
@@ -20,6 +20,7 @@ from hotline.cli.replay import replay
 from hotline.cli.serve import serve
 from hotline.cli.simulate import simulate
 from hotline.cli.staffing import staffing
+from hotline.cli.users import app as users_app
 
 __all__ = ["app", "main"]
 
@@ -35,6 +36,7 @@ app.command()(replay)
 app.command()(phones)
 app.command()(backfill)
 app.add_typer(config_app, name="config")
+app.add_typer(users_app, name="users")
 
 
 def main() -> None:  # pragma: no cover

@@ -14,10 +14,12 @@ import pytest
 import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
+from agents.roles import Role
 from config.settings import Settings
 from hotline.app import create_app
 from hotline.runtime import Runtime
 from pbx.simulator import SimulatorConfig, TrafficSpec
+from tests.agents.signin import sign_in
 from tickets.api import mask_number
 from tickets.numbers import make_number
 
@@ -51,6 +53,7 @@ async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
 async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app(runtime))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        await sign_in(c, runtime.sessions, Role.OPERATOR)
         yield c
 
 

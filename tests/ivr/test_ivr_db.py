@@ -10,9 +10,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from agents.models import AuditEntry
+from agents.roles import Role
 from config.settings import Settings
 from hotline.app import create_app
 from ivr.server import DbIvrDeps
+from tests.agents.signin import sign_in
 from tests.tickets.test_tickets_service import draft
 from tickets.db import session_factory
 from tickets.models import PendingSatisfaction, Ticket
@@ -82,6 +85,7 @@ async def client(engine):
     transport = httpx.ASGITransport(app=create_app(runtime))  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         c.runtime = runtime  # type: ignore[attr-defined]
+        await sign_in(c, runtime.sessions, Role.SUPERVISOR, "lead")  # announcements need one
         yield c
 
 
@@ -99,6 +103,7 @@ async def test_announcement_lifecycle(client):
     assert r.status_code == 201, r.text
     a = r.json()
     assert a["active"] and a["leave_digit"] == "9" and a["district"] == "xiaoshan"
+    assert a["created_by"] == "lead"  # the signed-in supervisor, not a field of the body
     assert (await client.get(f"/api/v1/announcements/{a['id']}")).json()["text"].startswith("萧山")
     # the IVR hears it for Xiaoshan callers only
     deps = DbIvrDeps(client.runtime.sessions, now=NOW.timestamp)
@@ -113,6 +118,14 @@ async def test_announcement_lifecycle(client):
     assert (await client.get("/api/v1/announcements")).json() == []
     listed = (await client.get("/api/v1/announcements?include_ended=true")).json()
     assert [x["active"] for x in listed] == [False]
+    # both changes are in the audit log, with who made them
+    async with client.runtime.sessions() as s:
+        entries = (await s.scalars(select(AuditEntry).order_by(AuditEntry.id))).all()
+    assert [(e.actor, e.role, e.action, e.target) for e in entries if e.actor == "lead"] == [
+        ("lead", "supervisor", "announcement.create", f"announcement:{a['id']}"),
+        ("lead", "supervisor", "announcement.end", f"announcement:{a['id']}"),
+    ]
+    assert entries[-2].detail["district"] == "xiaoshan" and entries[-2].at == NOW
 
 
 async def test_announcement_errors_are_problem_details(client):

@@ -1,0 +1,1 @@
+"""The store's shared declarative base and column types (:mod:`store.base`)."""
