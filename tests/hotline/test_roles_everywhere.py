@@ -22,7 +22,7 @@ from tickets.db import session_factory
 from tickets.numbers import make_number
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
-PATH_VALUES = {"ident": "1", "number": make_number(1), "username": "op1"}
+PATH_VALUES = {"ident": "1", "number": make_number(1), "username": "op1", "call": "1795966595.1"}
 
 
 def _app(sessions=None):
