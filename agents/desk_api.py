@@ -6,7 +6,8 @@ WebSocket(url, ["bearer", token])``); the server accepts the subprotocol ``beare
 ``?token=`` query parameter: URLs end up in access logs and proxies' logs, headers do not.
 Any signed-in role may listen, to the seat of their own account (``users.seat``).
 
-Closes (before accepting, or right after, with a reason that says what to do):
+Refusals are closes right after the accept (a refusal before it would reach the desktop as a
+bare HTTP 403), each with a code and a reason that says what to do:
 
 * ``4401``: no token, or a bad or expired one, or a disabled account: sign in again;
 * ``4403``: the account has no seat;
@@ -52,7 +53,10 @@ def make_router(auth: Authenticator, streams: DeskStreams, presence: Any) -> API
 
     @router.websocket("/api/v1/me/stream")
     async def stream(ws: WebSocket) -> None:
+        # Accepted first, then closed with a code: a refusal before the accept would reach
+        # the desktop as a bare HTTP 403, with no reason to show.
         token = _token(ws)
+        await ws.accept(subprotocol=SUBPROTOCOL if token is not None else None)
         if token is None:
             await ws.close(4401, "sign in: offer the subprotocols 'bearer' and the access token")
             return
@@ -71,7 +75,6 @@ def make_router(auth: Authenticator, streams: DeskStreams, presence: Any) -> API
         if not who.seat:
             await ws.close(4403, f"the account {who.username} has no seat")
             return
-        await ws.accept(subprotocol=SUBPROTOCOL)
         outbox: asyncio.Queue[DeskMessage | None] = asyncio.Queue(SEND_QUEUE)
 
         def deliver(msg: DeskMessage) -> None:
