@@ -88,6 +88,12 @@ class _HumanCall:
     decision: Decision | None = None
 
 
+def _number(raw: str) -> str:
+    """The caller's number, or ``""`` when withheld (Asterisk's ``<unknown>``): a withheld
+    number has no history, or every withheld caller would share one."""
+    return raw if raw and raw != "<unknown>" and any(c.isdigit() for c in raw) else ""
+
+
 def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
@@ -202,6 +208,10 @@ class Desk:
         return False
 
     @property
+    def streams_open(self) -> int:
+        return sum(self._open.values())
+
+    @property
     def anyone_present(self) -> bool:
         return bool(self._open) or any(self.present(s) for s in list(self._left))
 
@@ -252,7 +262,8 @@ class Desk:
     # -- the controller's notices ---------------------------------------------------------
 
     def _joined_call(self, n: nt.CallJoined) -> None:
-        joined = _Joined(n.caller_num, n.caller_name)
+        name = "" if n.caller_name == "<unknown>" else n.caller_name
+        joined = _Joined(_number(n.caller_num), name)
         if self.anyone_present and self.settings.earlier_tickets:
             joined.history = self._spawn(self._history(n.caller_num))
         self._joined[n.uniqueid] = joined

@@ -8,11 +8,10 @@ package does not know the accounts. Errors are problem details (the app's handle
 names the field, and stores nothing.
 """
 
-
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from tickets import drafts as service
@@ -97,6 +96,21 @@ def _invalid(e: ValueError) -> HTTPException:
     return HTTPException(422, str(e))
 
 
+def _only_query(*names: str) -> Any:
+    """A dependency refusing a query parameter the operation does not take (422 naming it):
+    a misspelt ``?stauts=open`` must not quietly list the default."""
+
+    async def check(request: Request) -> None:
+        unknown = sorted(set(request.query_params) - set(names))
+        if unknown:
+            raise HTTPException(
+                422,
+                f"{', '.join(repr(u) for u in unknown)}: not a parameter (only {', '.join(names)})",
+            )
+
+    return check
+
+
 def make_router(desk: Any, *, me: Any, supervisor: Any) -> APIRouter:
     """Routes on ``desk``: ``sessions()``, ``now()`` (epoch seconds), ``await flush()``
     (drafts handed over are stored) and ``submitted(draft, repeated)``. ``me`` and
@@ -177,7 +191,11 @@ def make_router(desk: Any, *, me: Any, supervisor: Any) -> APIRouter:
             desk.submitted(d, repeated)
             return draft_json(d)
 
-    @router.get("/api/v1/drafts", response_model=list[DraftOut], dependencies=[Depends(supervisor)])
+    @router.get(
+        "/api/v1/drafts",
+        response_model=list[DraftOut],
+        dependencies=[Depends(supervisor), Depends(_only_query("status", "limit"))],
+    )
     async def drafts(
         status: Annotated[DraftStatus, Query()] = DraftStatus.INCOMPLETE,
         limit: int = Query(100, ge=1, le=500),
