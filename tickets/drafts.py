@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -227,16 +227,27 @@ async def submit(
     return draft, False
 
 
+#: A draft whose call's end was never recorded (the process stopped during the call, or the
+#: call ended while the AMI link was down) counts as ended this long after the answer.
+UNSEEN_END_S = 4 * 3600.0
+
+
 async def sweep_incomplete(
     session: AsyncSession, now: datetime, limit_s: float
 ) -> list[tuple[str, str]]:
     """Mark incomplete every open draft whose call ended more than ``limit_s`` before
-    ``now``; returns their ``(seat, call uniqueid)``. Commits."""
+    ``now`` (or, its end never recorded, was answered more than :data:`UNSEEN_END_S` +
+    ``limit_s`` before); returns their ``(seat, call uniqueid)``. Commits."""
     cutoff = now - timedelta(seconds=limit_s)
     stmt = select(OperatorDraft.id, OperatorDraft.seat, OperatorDraft.call_uniqueid).where(
         OperatorDraft.status == DraftStatus.OPEN.value,
-        OperatorDraft.ended_at.is_not(None),
-        OperatorDraft.ended_at <= cutoff,
+        or_(
+            OperatorDraft.ended_at <= cutoff,
+            and_(
+                OperatorDraft.ended_at.is_(None),
+                OperatorDraft.answered_at <= cutoff - timedelta(seconds=UNSEEN_END_S),
+            ),
+        ),
     )
     rows = (await session.execute(stmt)).all()
     if rows:

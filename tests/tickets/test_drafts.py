@@ -171,6 +171,9 @@ async def test_drafts_left_past_the_wrap_up_limit_become_incomplete(engine) -> N
         listed = await drafts.list_by_status(s, "incomplete")
         assert [d.call_uniqueid for d in listed] == ["1795000000.1", "1795000000.2"]
         assert [d.call_uniqueid for d in await drafts.list_by_status(s, "open")] == ["1795000000.3"]
+        # a call whose end was never recorded (the process stopped during it) is swept too
+        unseen = clock + timedelta(seconds=drafts.UNSEEN_END_S)
+        assert await drafts.sweep_incomplete(s, unseen, 300.0) == [("SIP/8001", "1795000000.3")]
         # a late submission still counts
         late = await drafts.get_draft(s, "1795000000.1")
         late, _ = await drafts.submit(s, late, ANSWERED, key="late", at=clock)
