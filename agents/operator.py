@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["KINDS", "Decision", "SimulatedOperator"]
+__all__ = ["KINDS", "Decides", "Decision", "SimulatedOperator"]
 
 #: The kinds of matter a ticket can be, and how often callers bring each (a rough split of a
 #: 12345 hotline's traffic: mostly questions, then complaints).
@@ -23,6 +24,13 @@ KIND_WEIGHTS = (0.55, 0.25, 0.08, 0.07, 0.05)
 class Decision:
     kind: str
     resolved_on_call: bool
+
+
+class Decides(Protocol):
+    """Whoever says what an ended call was about: the simulated operator, or the composition
+    root's desk, which answers with a signed-in operator's submission."""
+
+    def decide(self, linkedid: str) -> Decision: ...
 
 
 class SimulatedOperator:

@@ -104,6 +104,29 @@ class Settings(BaseSettings):
         default=2, ge=0, description="Unanswered rings in a row that pause a seat; 0: never."
     )
     seat_confirm_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    # The operator's desk (agents/desk_stream.py, tickets/drafts.py).
+    desk_replay: int = Field(
+        default=256, ge=1, le=100_000, description="Stream messages kept per seat for a resume."
+    )
+    desk_earlier_tickets: int = Field(
+        default=5, ge=0, le=50, description="The caller's earlier tickets in the screen pop."
+    )
+    repeat_caller_days: float = Field(
+        default=30.0, gt=0, description="A ticket of the number this recent: a repeat caller."
+    )
+    desk_full_number: bool = Field(
+        default=False,
+        description="Send the caller's full number to the operator at the call's seat.",
+    )
+    draft_wrapup_limit_s: float = Field(
+        default=300.0, gt=0, description="A draft not submitted this long after the call ends."
+    )
+    draft_sweep_s: float = Field(default=10.0, gt=0, description="How often drafts are swept.")
+    desk_presence_grace_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="A seat keeps its operator this long after their stream closed.",
+    )
     # The embedded PBX (used only when ami_url is unset). Unset, these keep the defaults of
     # pbx.simulator.SimulatorConfig, the PBX's one configuration; the seed is then random.
     sim_seats: int | None = Field(default=None, ge=1, le=5000)

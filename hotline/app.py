@@ -30,9 +30,13 @@ from starlette.routing import Match
 from agents.audit_api import make_router as audit_router
 from agents.auth_api import make_router as auth_router
 from agents.authentication import authenticator_from_settings, roles_of
+from agents.desk_api import make_router as desk_stream_router
+from agents.desk_stream import DeskStreams
+from agents.operator import SimulatedOperator
 from agents.roles import Role
 from agents.shift_api import make_router as seat_router
 from agents.users_api import make_router as users_router
+from hotline.desk import Desk
 from hotline.runtime import Runtime
 from ivr.api import make_router as announcements_router
 from ivr.menus import load_menus
@@ -40,6 +44,7 @@ from knowledge.api import make_router as knowledge_router
 from metrics.api import make_router as history_router
 from routing.calls import rounded
 from tickets.api import make_router as tickets_router
+from tickets.drafts_api import make_router as drafts_router
 
 __all__ = ["OPEN_OPERATIONS", "PROBLEM", "Problem", "create_app", "operations", "problem"]
 
@@ -209,8 +214,24 @@ def create_app(runtime: Runtime, *, people_clock: Callable[[], float] = time.tim
     offset = load_menus(runtime.settings.config_dir).hours.utc_offset_hours
     supervisor = [Depends(auth.require(Role.SUPERVISOR))]
     app.include_router(history_router(runtime, offset), dependencies=supervisor)
+    desk = getattr(runtime, "desk", None) or _desk_of_its_own(runtime)
+    me, supervising = auth.require(Role.OPERATOR), auth.require(Role.SUPERVISOR)
+    app.include_router(drafts_router(desk, me=me, supervisor=supervising))
+    app.include_router(desk_stream_router(auth, desk.streams, desk))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _desk_of_its_own(runtime: Any) -> Desk:
+    """A desk for an app over a bare runtime (tests of other routes): no call reaches it."""
+    return Desk(
+        DeskStreams(),
+        simulated=SimulatedOperator(),
+        sessions=lambda: runtime.sessions,
+        now=lambda: runtime.now(),
+        seat_state=lambda interface: "unknown",
+        resolution_changed=lambda resolved: None,
+    )
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

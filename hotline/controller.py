@@ -28,7 +28,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
-from agents.operator import SimulatedOperator
+from agents.operator import Decides
 from agents.seats import LOGGED_OUT, SeatBoard, SeatChanged
 from hotline.bus import Bus
 from pbx import events as ev
@@ -78,7 +78,7 @@ class Controller:
     def __init__(
         self,
         *,
-        operator: SimulatedOperator,
+        operator: Decides,
         on_ticket: Callable[[TicketDraft], object] | None = None,
         wrapup_s: Mapping[str, float] | float = 0.0,
         on_anomaly: Callable[[str], None] = lambda reason: None,
@@ -115,6 +115,11 @@ class Controller:
     @property
     def instant_resolution_ratio(self) -> float:
         return self.resolved_on_call / self.calls_ended if self.calls_ended else 0.0
+
+    def resolution_changed(self, resolved: bool) -> None:
+        """An ended call's outcome changed after its ticket draft (an operator submitted it
+        during wrap-up): the instant-resolution count follows."""
+        self.resolved_on_call += 1 if resolved else -1
 
     def handle(self, event: ev.DomainEvent) -> None:
         at = event.at

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from agents.desk_stream import DeskStreams
 from agents.operator import SimulatedOperator
 from agents.seat_lifecycle import SeatLifecycle
 from agents.seats import SeatChanged
@@ -30,6 +31,7 @@ from config.skills import load_skills
 from hotline.backfill import Backfill, BackfillReport
 from hotline.bus import Bus
 from hotline.controller import Controller
+from hotline.desk import Desk, DeskSettings
 from hotline.queue_log_sink import QueueLogSink
 from ivr.metrics import register_ivr_metrics
 from ivr.server import DbIvrDeps, app_of, start_agi_server, stop_agi_server
@@ -128,13 +130,32 @@ class Runtime:
         )
         #: The controller's notices; subscribers are registered here and in :meth:`start`.
         self.bus = Bus(on_error=self._subscriber_failed)
+        self.now: Callable[[], float] = time.time
+        #: The operators' streams and drafts (hotline.desk): it decides for the seats where
+        #: someone is signed in, the simulated operator for the others.
+        self.desk = Desk(
+            DeskStreams(replay=settings.desk_replay),
+            simulated=operator,
+            sessions=lambda: self.sessions,
+            now=lambda: self.now(),
+            seat_state=self._seat_state,
+            resolution_changed=lambda resolved: self.controller.resolution_changed(resolved),
+            settings=DeskSettings(
+                earlier_tickets=settings.desk_earlier_tickets,
+                repeat_days=settings.repeat_caller_days,
+                full_number=settings.desk_full_number,
+                wrapup_limit_s=settings.draft_wrapup_limit_s,
+                sweep_s=settings.draft_sweep_s,
+                presence_grace_s=settings.desk_presence_grace_s,
+            ),
+        )
         self.controller = Controller(
-            operator=operator,
+            operator=self.desk,
             wrapup_s=self._wrapup(),
             on_anomaly=self._rejected,
             bus=self.bus,
         )
-        self.now: Callable[[], float] = time.time
+        self.desk.subscribe(self.bus)
         #: Gets every byte read from the AMI socket, when set before :meth:`start` (replay
         #: captures).
         self.record_raw: Callable[[bytes], None] | None = None
@@ -171,6 +192,10 @@ class Runtime:
             ev.AgentRingNoAnswer, self.seat_lifecycle.on_ring_unanswered, name="auto_pause"
         )
 
+    def _seat_state(self, interface: str) -> str:
+        seat = self.controller.seats.seats.get(interface)
+        return seat.state(self.now()) if seat is not None else "logged_out"
+
     def _wrapup(self) -> float:
         return self.simulation.wrapup_s if self.settings.ami is None else self.settings.wrapup_s
 
@@ -197,6 +222,7 @@ class Runtime:
         )
         self.writer.start()
         self.bus.subscribe(TicketDraft, self.writer.submit, name="ticket_writer")
+        self.desk.start()
         self.backfill = Backfill(
             self.sessions,
             source=s.queue_log_source,
@@ -211,6 +237,7 @@ class Runtime:
             DbIvrDeps(self.sessions, now=lambda: self.now()),
             config_dir=s.config_dir,
             metrics=self.ivr_metrics,
+            on_finish=self.desk.ivr_finished,
         )
         target = s.ami
         if target is None:
@@ -487,6 +514,7 @@ class Runtime:
         assert self.link is not None and self.writer is not None
         await self.link.sync()
         await self.writer.drain(timeout)
+        await self.desk.flush()
 
     async def stop(self) -> None:
         self._stopping = True
@@ -506,6 +534,7 @@ class Runtime:
             await self.queue_log.close()
         if self.agi is not None:
             await stop_agi_server(self.agi)
+        await self.desk.stop()
         if self.writer is not None:
             await self.writer.stop()
         if self.engine is not None:

@@ -180,8 +180,12 @@ class IvrApp:
         env_timeout: float = 10.0,
         answer_timeout: float = 300.0,
         effect_timeout: float = 5.0,
+        on_finish: Callable[[str, dict[str, str]], None] | None = None,
     ) -> None:
         self.menus = menus
+        #: Told ``(linkedid, variables)`` when a session finishes: what the IVR set for the
+        #: call (``IVR_QUEUE``, ``IVR_LANG``, ``IVR_MENU``...), for the operator's screen pop.
+        self.on_finish = on_finish
         self.deps = deps
         self.metrics = metrics
         self.env_timeout = env_timeout
@@ -252,6 +256,11 @@ class IvrApp:
             else:
                 answer = await self._effect(cmd)
             state, cmd = next_step(state, answer)  # type: ignore[arg-type]
+        if self.on_finish is not None:
+            try:
+                self.on_finish(call.linkedid, dict(cmd.variables))
+            except Exception:
+                log.exception("the IVR's on_finish hook failed")
         return cmd.menu, cmd.exit
 
     async def _effect(self, cmd: object) -> object:
@@ -287,6 +296,7 @@ async def start_agi_server(
     config_dir: Path | str | None = None,
     metrics: IvrMetrics | None = None,
     answer_timeout: float = 300.0,
+    on_finish: Callable[[str, dict[str, str]], None] | None = None,
 ) -> asyncio.Server:
     """Listen for FastAGI on ``host:port`` (port 0: any free port, see
     ``server.sockets[0].getsockname()``). Menus come from ``menus`` or ``config_dir``
@@ -295,7 +305,7 @@ async def start_agi_server(
         from config.settings import CONFIG_DIR
 
         menus = load_menus(config_dir or CONFIG_DIR)
-    app = IvrApp(menus, deps, metrics=metrics, answer_timeout=answer_timeout)
+    app = IvrApp(menus, deps, metrics=metrics, answer_timeout=answer_timeout, on_finish=on_finish)
     server = await asyncio.start_server(app.handle, host, port, limit=256 * 1024, backlog=1024)
     _APPS[server] = app
     return server

@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import SmallInteger, String, UniqueConstraint, func
+from sqlalchemy import Boolean, SmallInteger, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tickets.db import Base, UTCDateTime
@@ -23,7 +23,9 @@ from tickets.db import Base, UTCDateTime
 __all__ = [
     "Base",
     "Channel",
+    "DraftStatus",
     "Kind",
+    "OperatorDraft",
     "PendingSatisfaction",
     "Satisfaction",
     "Status",
@@ -126,3 +128,50 @@ class PendingSatisfaction(Base):
     linkedid: Mapped[str] = mapped_column(String(64), primary_key=True)
     score: Mapped[int] = mapped_column(SmallInteger)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+class DraftStatus(StrEnum):
+    """Where an operator's draft is: being filled, handed in, or left past the wrap-up limit."""
+
+    OPEN = "open"
+    SUBMITTED = "submitted"
+    INCOMPLETE = "incomplete"
+
+
+class OperatorDraft(Base):
+    """The ticket an operator writes during the call (table ``ticket_drafts``).
+
+    Stored when the call connects at a seat where someone is signed in, so a crash loses
+    nothing typed after it was saved; one per call (``call_uniqueid``, also its id in the
+    API). ``ended_at`` is set when the call ends: the wrap-up limit counts from it. On
+    submit (``status`` ``submitted``) the call's ticket takes ``kind`` and
+    ``resolved_on_call`` (``tickets.service``, whichever of the two lands second). The
+    submission's ``Idempotency-Key`` and the SHA-256 of its body make a repeat harmless.
+    """
+
+    __tablename__ = "ticket_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    call_uniqueid: Mapped[str] = mapped_column(String(64), unique=True)
+    linkedid: Mapped[str] = mapped_column(String(64), index=True)
+    operator_id: Mapped[int] = mapped_column(index=True)
+    seat: Mapped[str] = mapped_column(String(80))
+    queue: Mapped[str] = mapped_column(String(80))
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[str | None] = mapped_column(String(32))
+    matter: Mapped[str | None] = mapped_column(String(80))
+    district: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    answer: Mapped[str | None] = mapped_column(Text)
+    resolved_on_call: Mapped[bool | None] = mapped_column(Boolean)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+
+    def __repr__(self) -> str:  # no text the caller said: it can hold personal data
+        return f"OperatorDraft(id={self.id!r}, call={self.call_uniqueid!r}, status={self.status!r})"

@@ -19,7 +19,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import SessionTransactionOrigin
 
-from tickets.models import Channel, Kind, PendingSatisfaction, Satisfaction, Status, Ticket
+from tickets.models import (
+    Channel,
+    DraftStatus,
+    Kind,
+    OperatorDraft,
+    PendingSatisfaction,
+    Satisfaction,
+    Status,
+    Ticket,
+)
 from tickets.numbers import is_valid, make_number
 
 KINDS: tuple[str, ...] = tuple(k.value for k in Kind)
@@ -177,26 +186,75 @@ async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int
     survey answer that came first (``pending_satisfaction``); return the new ids in order.
     Core statements on the tables: the rows are plain data, no ORM unit of work is needed."""
     insert = _dialect_insert(session)
-    new: list[tuple[int, str | None]] = []
+    new: list[tuple[int, str | None, str]] = []
     for start in range(0, len(rows), _BATCH):
         stmt = (
             insert(_TICKETS)
             .values(rows[start : start + _BATCH])
             .on_conflict_do_nothing(index_elements=["call_uniqueid", "answered_at"])
-            .returning(_TICKETS.c.id, _TICKETS.c.linkedid)
+            .returning(_TICKETS.c.id, _TICKETS.c.linkedid, _TICKETS.c.call_uniqueid)
         )
-        new.extend((row[0], row[1]) for row in await session.execute(stmt))
+        new.extend((row[0], row[1], row[2]) for row in await session.execute(stmt))
     if not new:
         return []
     new.sort()
-    scores = await _take_pending_satisfaction(session, {link for _, link in new if link})
+    scores = await _take_pending_satisfaction(session, {link for _, link, _ in new if link})
     # A new row's satisfaction is NULL: setting it to NULL again where no answer waits is
     # the same, and lets one executemany set numbers and answers together.
     await session.execute(
         _SET_NUMBER,
-        [{"b_id": i, "b_number": make_number(i), "b_score": scores.get(link)} for i, link in new],
+        [
+            {"b_id": i, "b_number": make_number(i), "b_score": scores.get(link)}
+            for i, link, _ in new
+        ],
     )
-    return [i for i, _ in new]
+    await _apply_submitted_drafts(session, {uid: i for i, _, uid in new})
+    return [i for i, _, _ in new]
+
+
+_DRAFTS = OperatorDraft.__table__
+#: An operator's submission onto the call's ticket (kind, resolved on the spot or not).
+_SET_OUTCOME = (
+    update(_TICKETS)
+    .where(_TICKETS.c.id == bindparam("b_id"))
+    .values(
+        kind=bindparam("b_kind"),
+        resolved_on_call=bindparam("b_resolved"),
+        status=bindparam("b_status"),
+    )
+)
+
+
+def outcome_values(kind: str, resolved_on_call: bool) -> dict[str, Any]:
+    """The ticket columns an operator's submission sets."""
+    status = Status.RESOLVED if resolved_on_call else Status.AWAITING_ROUTING
+    return {"b_kind": kind, "b_resolved": resolved_on_call, "b_status": status.value}
+
+
+async def _apply_submitted_drafts(session: AsyncSession, ids_by_call: dict[str, int]) -> None:
+    """New tickets whose operator already submitted the draft (during the call, or while
+    the ticket waited in the writer's batch) take the submission's kind and outcome. Under
+    the same per-Linkedid lock as the submission (:func:`_lock_calls`, taken by
+    :func:`_take_pending_satisfaction`), so one of the two always sees the other."""
+    calls = [c for c in ids_by_call if c]
+    if not calls:
+        return
+    rows = (
+        await session.execute(
+            select(_DRAFTS.c.call_uniqueid, _DRAFTS.c.kind, _DRAFTS.c.resolved_on_call).where(
+                _DRAFTS.c.call_uniqueid.in_(calls),
+                _DRAFTS.c.status == DraftStatus.SUBMITTED.value,
+            )
+        )
+    ).all()
+    if rows:
+        await session.execute(
+            _SET_OUTCOME,
+            [
+                {"b_id": ids_by_call[uid], **outcome_values(kind, bool(resolved))}
+                for uid, kind, resolved in rows
+            ],
+        )
 
 
 async def _load(session: AsyncSession, ids: list[int]) -> list[Ticket]:

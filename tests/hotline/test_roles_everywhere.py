@@ -27,6 +27,7 @@ PATH_VALUES = {
     "number": make_number(1),
     "username": "op1",
     "interface": "SIP/8001",
+    "call": "1795966595.1",
 }
 
 

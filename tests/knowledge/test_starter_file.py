@@ -17,8 +17,8 @@ from hotline.cli import app
 
 @pytest.fixture
 def cfg(tmp_path: Path) -> Path:
-    for name in ("ivr.yaml", "sounds.yaml", FILE_NAME):
-        shutil.copy(CONFIG_DIR / name, tmp_path / name)
+    for path in CONFIG_DIR.glob("*.yaml"):  # every data file `hotline config check` reads
+        shutil.copy(path, tmp_path / path.name)
     return tmp_path
 
 
