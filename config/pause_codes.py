@@ -113,40 +113,30 @@ def _codes(doc: YamlDoc, problems: list[Problem]) -> dict[str, PauseCode]:
                 )
             )
             ok = False
-        if not isinstance(working, bool):
-            problems.append(
-                Problem(
-                    shown,
-                    doc.line(["codes", code, "counts_as_working_time"]),
-                    f"code {code}: counts_as_working_time must be true or false",
-                    "give counts_as_working_time: true or false",
+        for key, value, fix in (
+            ("counts_as_working_time", working, "give counts_as_working_time: true or false"),
+            ("system", system, "give system: true, or leave it out"),
+            ("auto_ready", auto_ready, "give auto_ready: true, or leave it out"),
+        ):
+            if not isinstance(value, bool):
+                problems.append(
+                    Problem(
+                        shown,
+                        doc.line(["codes", code, key]),
+                        f"code {code}: {key} must be true or false",
+                        fix,
+                    )
                 )
-            )
-            ok = False
-        if not isinstance(system, bool):
-            problems.append(
-                Problem(
-                    shown,
-                    doc.line(["codes", code, "system"]),
-                    f"code {code}: system must be true or false",
-                    "give system: true, or leave it out",
-                )
-            )
-            ok = False
-        if not isinstance(auto_ready, bool):
-            problems.append(
-                Problem(
-                    shown,
-                    doc.line(["codes", code, "auto_ready"]),
-                    f"code {code}: auto_ready must be true or false",
-                    "give auto_ready: true, or leave it out",
-                )
-            )
-            ok = False
+                ok = False
         if ok:
             assert isinstance(label, str) and isinstance(limit, int | float)
             out[code] = PauseCode(
-                code, label.strip(), float(limit) * 60.0, bool(working), system, auto_ready
+                code,
+                label.strip(),
+                float(limit) * 60.0,
+                bool(working),
+                bool(system),
+                bool(auto_ready),
             )
     return out
 

@@ -131,6 +131,11 @@ def draft_of(stay: AnsweredStay) -> TicketDraft:
     )
 
 
+async def _newest_id(session: AsyncSession) -> int | None:
+    """The queue_log's newest id, ``None`` while the table is empty."""
+    return (await session.execute(select(func.max(_TABLE.c.id)))).scalar()
+
+
 async def _unticketed(session: AsyncSession, stays: list[AnsweredStay]) -> list[AnsweredStay]:
     """The stays without a stored ticket (rule 2 of the module's docstring)."""
     if not stays:
@@ -201,7 +206,7 @@ class Backfill:
         """Whether Asterisk writes its queue_log into the table (it holds a row): then the
         backfill can be trusted with every call the controller could not see end."""
         async with self._sessions() as session:
-            return (await session.execute(select(func.max(_TABLE.c.id)))).scalar() is not None
+            return await _newest_id(session) is not None
 
     async def _cursor(self) -> int | None:
         async with self._sessions() as session:
@@ -230,7 +235,7 @@ class Backfill:
         cursor = await self._cursor()
         if cursor is None:
             async with self._sessions() as session:
-                newest = (await session.execute(select(func.max(_TABLE.c.id)))).scalar() or 0
+                newest = await _newest_id(session) or 0
             await self._save_cursor(newest, new=True)
             report.settled_id = newest
             log.info("queue_log %s: first run, reading from id %d on", self.source, newest)
@@ -274,9 +279,9 @@ class Backfill:
         return self._done(report, started)
 
     async def _write(self, ended: list[AnsweredStay], report: BackfillReport) -> None:
-        live = [s for s in ended if self._seen(s.callid)]
-        report.seen_live += len(live)
-        await _write(self._sessions, [s for s in ended if not self._seen(s.callid)], report)
+        unseen = [s for s in ended if not self._seen(s.callid)]
+        report.seen_live += len(ended) - len(unseen)
+        await _write(self._sessions, unseen, report)
 
     def _done(self, report: BackfillReport, started: float) -> BackfillReport:
         report.seconds = time.perf_counter() - started

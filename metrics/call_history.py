@@ -34,6 +34,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from metrics.models import QueueLog
 from pbx.queue_log import QueueLogError, row_from_columns
+from routing.logged_calls import ANSWERED_ENDS, HOLD_FIELD, TALK_FIELD
 
 __all__ = ["Period", "QueuePeriod", "call_history"]
 
@@ -46,14 +47,11 @@ _COUNTED = {
     "EXITWITHTIMEOUT": "timed_out",
     "EXITEMPTY": "exited_empty",
     "EXITWITHKEY": "exited_key",
-    "COMPLETEAGENT": "completed",
-    "COMPLETECALLER": "completed",
-    "BLINDTRANSFER": "completed",
-    "ATTENDEDTRANSFER": "completed",
+    **dict.fromkeys(ANSWERED_ENDS, "completed"),
 }
-#: Which data field holds the figure summed for an event (hold of CONNECT, talk of the ends).
-_FIGURE = {"CONNECT": 1, "COMPLETEAGENT": 2, "COMPLETECALLER": 2, "BLINDTRANSFER": 3,
-           "ATTENDEDTRANSFER": 3}  # fmt: skip
+#: Which data field holds the figure summed for an event (hold of CONNECT, talk of the ends):
+#: the same fields the backfill reads (routing.logged_calls).
+_FIGURE = {"CONNECT": HOLD_FIELD, **TALK_FIELD}
 _T = QueueLog.__table__
 
 

@@ -28,10 +28,22 @@ from dataclasses import dataclass
 
 from pbx.queue_log import QueueLogRow
 
-__all__ = ["ANSWERED_ENDS", "UNANSWERED_ENDS", "AnsweredStay", "StayFolder"]
+__all__ = [
+    "ANSWERED_ENDS",
+    "HOLD_FIELD",
+    "TALK_FIELD",
+    "UNANSWERED_ENDS",
+    "AnsweredStay",
+    "StayFolder",
+]
 
+#: The data field (1-based) of a ``CONNECT`` (and of ``COMPLETE*``) that holds the hold time.
+HOLD_FIELD = 1
+#: The data field of each answered end that holds the talk time (a transfer's data1 is its
+#: target, so its times come one field later).
+TALK_FIELD = {"COMPLETEAGENT": 2, "COMPLETECALLER": 2, "BLINDTRANSFER": 3, "ATTENDEDTRANSFER": 3}
 #: Rows that end an answered stay (the call left the queue member).
-ANSWERED_ENDS = frozenset({"COMPLETEAGENT", "COMPLETECALLER", "BLINDTRANSFER", "ATTENDEDTRANSFER"})
+ANSWERED_ENDS = frozenset(TALK_FIELD)
 #: Rows that end a stay nobody answered.
 UNANSWERED_ENDS = frozenset({"ABANDON", "EXITWITHTIMEOUT", "EXITEMPTY", "EXITWITHKEY"})
 
@@ -122,7 +134,7 @@ class StayFolder:
                 stay = self._open[row.callid] = _Stay(queue=row.queue, first_id=row.id)
             stay.member = row.agent
             stay.answered_at = row.at
-            stay.hold_s = row.number(1)
+            stay.hold_s = row.number(HOLD_FIELD)
             return []
         if event in ANSWERED_ENDS:
             stay = self._open.pop(row.callid, None)
@@ -138,8 +150,8 @@ class StayFolder:
 
     @staticmethod
     def _talk(row: QueueLogRow) -> float | None:
-        """Talk seconds of an end row: data2 of COMPLETE*, data3 of a transfer."""
-        return row.number(3 if row.event.endswith("TRANSFER") else 2)
+        """Talk seconds of an end row (:data:`TALK_FIELD`)."""
+        return row.number(TALK_FIELD[row.event])
 
     @staticmethod
     def _ended(
@@ -153,7 +165,7 @@ class StayFolder:
         ended = max(row.at, answered)
         hold = stay.hold_s
         if hold is None and row.event in ("COMPLETEAGENT", "COMPLETECALLER"):
-            hold = row.number(1)
+            hold = row.number(HOLD_FIELD)
         joined = stay.joined_at
         if joined is None:
             joined = answered - (hold or 0.0)
