@@ -159,15 +159,7 @@ def _named_code(
 
 
 def _parse(doc: YamlDoc) -> tuple[PauseCodes | None, list[Problem]]:
-    problems: list[Problem] = [
-        Problem(
-            doc.file,
-            line,
-            f"key {path[-1]!r} written twice (first on line {first})",
-            "keep one of them",
-        )
-        for path, first, line in doc.dups
-    ]
+    problems: list[Problem] = doc.twice_written()
     data: Any = doc.data
     if not isinstance(data, dict):
         return None, [*problems, Problem(doc.file, 1, "not a mapping", "see the shipped file")]

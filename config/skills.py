@@ -119,15 +119,7 @@ def _group_list(
 
 
 def _parse(doc: YamlDoc) -> tuple[Skills | None, list[Problem]]:
-    problems: list[Problem] = [
-        Problem(
-            doc.file,
-            line,
-            f"key {path[-1]!r} written twice (first on line {first})",
-            "keep one of them",
-        )
-        for path, first, line in doc.dups
-    ]
+    problems: list[Problem] = doc.twice_written()
     if not isinstance(doc.data, dict):
         return None, [*problems, Problem(doc.file, 1, "not a mapping", "see the shipped file")]
     if doc.data.get("version") != 1:

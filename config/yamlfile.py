@@ -61,6 +61,18 @@ class YamlDoc:
             p = p[:-1]
         return self.marks.get(())
 
+    def twice_written(self) -> list[Problem]:
+        """One problem per key written twice in one mapping (YAML would keep the last)."""
+        return [
+            Problem(
+                self.file,
+                line,
+                f"key {path[-1]!r} written twice (first on line {first})",
+                "keep one of them",
+            )
+            for path, first, line in self.dups
+        ]
+
 
 def _key(node: yaml.Node) -> str:
     return str(node.value) if isinstance(node, yaml.ScalarNode) else "?"
