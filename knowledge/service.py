@@ -12,12 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.knowledge import ArticleData, StarterArticle
 from knowledge.index import IndexedArticle
 from knowledge.models import Article, TicketArticle
+from tickets.db import dialect_insert
 from tickets.models import Ticket
 
 __all__ = [
@@ -150,12 +150,7 @@ async def searchable_articles(session: AsyncSession) -> list[Article]:
 
 
 def _insert(session: AsyncSession) -> Any:
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert
-    if name == "sqlite":
-        return sqlite.insert
-    raise RuntimeError(f"unsupported database {name!r}: use PostgreSQL or SQLite")
+    return dialect_insert(session.get_bind().dialect.name)
 
 
 async def load_starter_articles(

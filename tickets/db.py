@@ -23,6 +23,7 @@ import aiosqlite
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -41,6 +42,17 @@ from store.base import Base as Base
 from store.base import UTCDateTime as UTCDateTime
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def dialect_insert(dialect: str) -> Any:
+    """The ``insert`` of this database's dialect (the one with ``ON CONFLICT``: PostgreSQL's
+    or SQLite's), for upserts and inserts that skip what is stored already."""
+    if dialect == "postgresql":
+        return postgresql.insert
+    if dialect == "sqlite":
+        return sqlite.insert
+    raise RuntimeError(f"unsupported database {dialect!r}: use PostgreSQL or SQLite")
+
 
 #: Connections an SQLite file engine keeps open (and as many more at a peak).
 SQLITE_POOL_SIZE = 20

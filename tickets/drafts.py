@@ -29,9 +29,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tickets.db import dialect_insert
 from tickets.models import DraftStatus, Kind, OperatorDraft, Ticket
 from tickets.service import _caller_began, _lock_calls, outcome_values
 
@@ -82,8 +82,7 @@ class DraftOpened:
 
 
 def _insert(session: AsyncSession) -> Any:
-    name = session.get_bind().dialect.name
-    return postgresql.insert if name == "postgresql" else sqlite.insert
+    return dialect_insert(session.get_bind().dialect.name)
 
 
 async def open_drafts(session: AsyncSession, opened: Sequence[DraftOpened]) -> None:

@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import SessionTransactionOrigin
 
+from tickets.db import dialect_insert
 from tickets.models import (
     Channel,
     DraftStatus,
@@ -294,12 +294,7 @@ async def _lock_calls(session: AsyncSession, linkedids: Iterable[str]) -> None:
 
 
 def _dialect_insert(session: AsyncSession) -> Any:
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert
-    if name == "sqlite":
-        return sqlite.insert
-    raise RuntimeError(f"unsupported database {name!r}: use PostgreSQL or SQLite")
+    return dialect_insert(session.get_bind().dialect.name)
 
 
 async def count_tickets(session: AsyncSession) -> int:
@@ -435,10 +430,9 @@ _PENDING_UPSERT: dict[str, Any] = {}
 def _pending_upsert(dialect: str) -> Any:
     stmt = _PENDING_UPSERT.get(dialect)
     if stmt is None:
-        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
-        if insert is None:
-            raise RuntimeError(f"unsupported database {dialect!r}: use PostgreSQL or SQLite")
-        stmt = insert(_PENDING).values(linkedid=bindparam("b_linkedid"), score=bindparam("b_score"))
+        stmt = dialect_insert(dialect)(_PENDING).values(
+            linkedid=bindparam("b_linkedid"), score=bindparam("b_score")
+        )
         stmt = stmt.on_conflict_do_update(
             index_elements=["linkedid"], set_={"score": stmt.excluded.score}
         )
