@@ -44,7 +44,8 @@ class State(StrEnum):
     REGISTERED = "registered"
     #: Answered completely on the call (即时答复).
     RESOLVED = "resolved"
-    AWAITING_DISPATCH = "awaiting_dispatch"
+    #: Waiting for a dispatcher to send it to the responsible department (按责转办).
+    AWAITING_ROUTING = "awaiting_routing"
     DISPATCHED = "dispatched"
     ACCEPTED = "accepted"
     EXTENSION_ASKED = "extension_asked"
@@ -77,7 +78,7 @@ class Rating(StrEnum):
 
 class Step(StrEnum):
     RESOLVE_ON_CALL = "resolve_on_call"
-    AWAIT_DISPATCH = "await_dispatch"
+    ROUTE = "route"
     DISPATCH = "dispatch"
     ACCEPT = "accept"
     RETURN = "return"
@@ -110,10 +111,10 @@ def _rule(sources: set[State] | frozenset[State], target: State | None, *by: Par
 #: Every step: the states it may leave, the state it reaches, who may take it.
 TABLE: dict[Step, _Rule] = {
     Step.RESOLVE_ON_CALL: _rule({S.REGISTERED}, S.RESOLVED, P.OPERATOR),
-    Step.AWAIT_DISPATCH: _rule({S.REGISTERED}, S.AWAITING_DISPATCH, P.OPERATOR, P.SYSTEM),
-    Step.DISPATCH: _rule({S.AWAITING_DISPATCH, S.REOPENED}, S.DISPATCHED, P.DISPATCHER),
+    Step.ROUTE: _rule({S.REGISTERED}, S.AWAITING_ROUTING, P.OPERATOR, P.SYSTEM),
+    Step.DISPATCH: _rule({S.AWAITING_ROUTING, S.REOPENED}, S.DISPATCHED, P.DISPATCHER),
     Step.ACCEPT: _rule({S.DISPATCHED}, S.ACCEPTED, P.DEPARTMENT),
-    Step.RETURN: _rule({S.DISPATCHED, S.ACCEPTED}, S.AWAITING_DISPATCH, P.DEPARTMENT),
+    Step.RETURN: _rule({S.DISPATCHED, S.ACCEPTED}, S.AWAITING_ROUTING, P.DEPARTMENT),
     Step.ASK_EXTENSION: _rule({S.ACCEPTED}, S.EXTENSION_ASKED, P.DEPARTMENT),
     Step.GRANT_EXTENSION: _rule({S.EXTENSION_ASKED}, S.ACCEPTED, P.DISPATCHER, P.SUPERVISOR),
     Step.REFUSE_EXTENSION: _rule({S.EXTENSION_ASKED}, S.ACCEPTED, P.DISPATCHER, P.SUPERVISOR),

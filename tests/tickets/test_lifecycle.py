@@ -42,11 +42,11 @@ def test_a_ticket_goes_round_the_whole_cycle_and_leaves_a_chained_trail() -> Non
         t, entry = step(t, what, actor, T0 + timedelta(minutes=len(trail)), **kw)  # type: ignore[arg-type]
         trail.append(entry)
 
-    go(Step.AWAIT_DISPATCH, OPERATOR)
+    go(Step.ROUTE, OPERATOR)
     go(Step.DISPATCH, DISPATCHER, department="housing", assisting=("water", "water", " "))
     assert (t.lead_department, t.assisting) == ("housing", ("water",))
     go(Step.RETURN, HOUSING, note="pipes are the water company's")
-    assert t.state is State.AWAITING_DISPATCH and t.lead_department is None
+    assert t.state is State.AWAITING_ROUTING and t.lead_department is None
     go(Step.DISPATCH, DISPATCHER, department="water")
     go(Step.ACCEPT, WATER)
     go(Step.ASK_EXTENSION, WATER, note="parts on order", days=3)
@@ -96,7 +96,7 @@ def test_only_the_listed_parties_take_a_step() -> None:
     dispatched = TicketFacts(id=1, state=State.DISPATCHED, lead_department="water")
     with pytest.raises(StepRefused, match="taken by department, not by a dispatcher"):
         step(dispatched, Step.ACCEPT, DISPATCHER, T0)
-    waiting = TicketFacts(id=1, state=State.AWAITING_DISPATCH)
+    waiting = TicketFacts(id=1, state=State.AWAITING_ROUTING)
     with pytest.raises(StepRefused, match="not by a operator"):
         step(waiting, Step.DISPATCH, OPERATOR, T0, department="water")
     # a department never closes: handling and supervising are separated
@@ -120,9 +120,9 @@ def test_only_the_lead_department_acts_on_its_ticket() -> None:
 @pytest.mark.parametrize(
     ("state", "what", "actor", "kw", "field"),
     [
-        (State.AWAITING_DISPATCH, Step.DISPATCH, DISPATCHER, {}, "department: required"),
+        (State.AWAITING_ROUTING, Step.DISPATCH, DISPATCHER, {}, "department: required"),
         (
-            State.AWAITING_DISPATCH,
+            State.AWAITING_ROUTING,
             Step.DISPATCH,
             DISPATCHER,
             {"department": "water", "assisting": ("water",)},
