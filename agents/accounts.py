@@ -27,6 +27,7 @@ __all__ = [
     "Actor",
     "DuplicateUser",
     "add_user",
+    "check_department",
     "check_seat",
     "check_username",
     "disable_user",
@@ -39,6 +40,10 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 #: A queue member interface: technology/resource (``SIP/8001``, ``PJSIP/8001``,
 #: ``Local/8001@agents/n``).
 SEAT = re.compile(r"^[A-Za-z0-9]+/[A-Za-z0-9@._/-]{1,70}$")
+
+
+#: A department's code, as the catalogue names it (``housing``, ``xiaoshan-district``).
+DEPARTMENT = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
 class DuplicateUser(ValueError):
@@ -74,6 +79,21 @@ def check_seat(seat: str | None) -> str | None:
     return seat
 
 
+def check_department(role: Role, department: str | None) -> str | None:
+    """A department user needs their department's code; no one else has one."""
+    department = (department or "").strip() or None
+    if Role(role) is Role.DEPARTMENT:
+        if department is None:
+            raise ValueError("department: a department user needs their department's code")
+        if not DEPARTMENT.fullmatch(department):
+            raise ValueError(
+                f"department: {department!r} is not a department code (a-z 0-9 . _ -, 1-64)"
+            )
+    elif department is not None:
+        raise ValueError(f"department: only a department user has one, not a {role}")
+    return department
+
+
 async def add_user(
     session: AsyncSession,
     *,
@@ -84,11 +104,13 @@ async def add_user(
     by: Actor,
     display_name: str | None = None,
     seat: str | None = None,
+    department: str | None = None,
 ) -> User:
     """Add an active user and audit it (``user.add``). ``ValueError`` naming the field for a
-    bad name, seat or password; :class:`DuplicateUser` when the name is taken."""
+    bad name, seat, department or password; :class:`DuplicateUser` when the name is taken."""
     name = check_username(username)
     seat = check_seat(seat)
+    department = check_department(role, department)
     check_new_password(password)
     shown = (display_name or "").strip() or name
     if len(shown) > 100:
@@ -101,6 +123,7 @@ async def add_user(
         role=str(Role(role)),
         password_hash=await asyncio.to_thread(hash_password, password),
         seat=seat,
+        department=department,
         active=True,
         created_at=at,
     )
@@ -112,7 +135,8 @@ async def add_user(
         role=by.role,
         action="user.add",
         target=f"user:{name}",
-        detail={"role": str(role), "seat": seat},
+        detail={"role": str(role), "seat": seat}
+        | ({"department": department} if department else {}),
     )
     await session.commit()
     return user

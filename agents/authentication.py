@@ -48,6 +48,8 @@ class SignedIn:
     role: Role
     display_name: str
     seat: str | None
+    #: A department user's department (code); None for the centre's staff.
+    department: str | None = None
 
 
 def _unauthorized(detail: str, error: str | None = None) -> HTTPException:
@@ -104,6 +106,7 @@ class Authenticator:
             role=Role(user.role),
             display_name=user.display_name,
             seat=user.seat,
+            department=user.department,
         )
 
 

@@ -20,7 +20,8 @@ __all__ = ["AuditEntry", "RefreshToken", "SeatSession", "User"]
 
 class User(Base):
     """A person who signs in. ``username`` is lower case; ``seat`` is the operator's queue
-    member interface (``SIP/8001``); ``skills`` comes with skill-based routing."""
+    member interface (``SIP/8001``); ``department`` the code of a department user's
+    department (and only theirs); ``skills`` comes with skill-based routing."""
 
     __tablename__ = "users"
 
@@ -30,6 +31,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(200))
     seat: Mapped[str | None] = mapped_column(String(80))
+    department: Mapped[str | None] = mapped_column(String(64))
     skills: Mapped[Any | None] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

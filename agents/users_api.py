@@ -32,6 +32,12 @@ class UserIn(BaseModel):
         description="The operator's queue member interface.",
         examples=["SIP/8001"],
     )
+    department: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$",
+        description="A department user's department (its code in the catalogue); only theirs.",
+        examples=["housing"],
+    )
 
 
 class UserOut(BaseModel):
@@ -39,6 +45,7 @@ class UserOut(BaseModel):
     display_name: str
     role: Role
     seat: str | None
+    department: str | None = None
     active: bool
     created_at: datetime
 
@@ -49,6 +56,7 @@ def user_out(u: User) -> UserOut:
         display_name=u.display_name,
         role=Role(u.role),
         seat=u.seat,
+        department=u.department,
         active=u.active,
         created_at=u.created_at,
     )
@@ -62,10 +70,14 @@ def make_router(auth: Authenticator) -> APIRouter:
         "",
         status_code=201,
         response_model=UserOut,
-        responses={409: {"description": "A user of this name exists already."}},
+        responses={
+            409: {"description": "A user of this name exists already."},
+            422: {"description": "A field is wrong (named), or a department for the wrong role."},
+        },
     )
     async def add(body: UserIn, who: SignedIn = Depends(admin)) -> UserOut:
-        """Add a user (admin; audited as ``user.add``)."""
+        """Add a user (admin; audited as ``user.add``). A department user needs their
+        ``department``, and no one else has one (422)."""
         async with auth.sessions()() as session:
             try:
                 user = await accounts.add_user(
@@ -75,6 +87,7 @@ def make_router(auth: Authenticator) -> APIRouter:
                     password=body.password,
                     display_name=body.display_name,
                     seat=body.seat,
+                    department=body.department,
                     at=auth.now(),
                     by=accounts.Actor(who.username, str(who.role)),
                 )

@@ -33,7 +33,7 @@ from agents.authentication import authenticator_from_settings, roles_of
 from agents.desk_api import make_router as desk_stream_router
 from agents.desk_stream import DeskStreams
 from agents.operator import SimulatedOperator
-from agents.roles import Role
+from agents.roles import Role, grants
 from agents.shift_api import make_router as seat_router
 from agents.users_api import make_router as users_router
 from hotline.desk import Desk
@@ -45,6 +45,8 @@ from metrics.api import make_router as history_router
 from routing.calls import rounded
 from tickets.api import make_router as tickets_router
 from tickets.drafts_api import make_router as drafts_router
+from tickets.lifecycle import Party
+from tickets.workflow_api import make_router as workflow_router
 
 __all__ = ["OPEN_OPERATIONS", "PROBLEM", "Problem", "create_app", "operations", "problem"]
 
@@ -218,8 +220,30 @@ def create_app(runtime: Runtime, *, people_clock: Callable[[], float] = time.tim
     me, supervising = auth.require(Role.OPERATOR), auth.require(Role.SUPERVISOR)
     app.include_router(drafts_router(desk, me=me, supervisor=supervising))
     app.include_router(desk_stream_router(auth, desk.streams, desk))
+    app.include_router(
+        workflow_router(
+            desk,
+            centre=me,
+            dispatcher=auth.require(Role.DISPATCHER),
+            department=auth.require(Role.DEPARTMENT),
+            parties_of=parties_of,
+        )
+    )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+#: The lifecycle's parties each centre role may act as (tickets.lifecycle: who takes a step).
+_PARTIES = {
+    Role.OPERATOR: Party.OPERATOR,
+    Role.DISPATCHER: Party.DISPATCHER,
+    Role.SUPERVISOR: Party.SUPERVISOR,
+}
+
+
+def parties_of(who: Any) -> frozenset[Party]:
+    """A signed-in person's parties: those of their role and of every role it grants."""
+    return frozenset(p for role, p in _PARTIES.items() if grants(who.role, role))
 
 
 def _desk_of_its_own(runtime: Any) -> Desk:
@@ -303,7 +327,12 @@ def operations(app: FastAPI) -> list[tuple[str, str, Role | None]]:
 def _state_role(operation: dict[str, Any], role: Role | None) -> None:
     """Say in the operation's description which role it needs, and document its 401 and 403
     (the bearer scheme itself FastAPI declares, from the dependency)."""
-    said = f"Role: **{role}** or higher." if role else "Open: no sign-in needed."
+    if role is None:
+        said = "Open: no sign-in needed."
+    elif role is Role.DEPARTMENT:
+        said = "Role: **department** (a department's user; their department's tickets only)."
+    else:
+        said = f"Role: **{role}** or higher (not department)."
     text = operation.get("description")
     operation["description"] = f"{text}\n\n{said}" if text else said
     if role is None:
@@ -312,7 +341,11 @@ def _state_role(operation: dict[str, Any], role: Role | None) -> None:
     answers.setdefault(
         "401", {"description": "Not signed in, or the access token is bad or expired."}
     )
-    if role is not Role.OPERATOR:  # every signed-in person is at least an operator
+    if role is Role.DEPARTMENT:
+        answers.setdefault("403", {"description": "Signed in, but not as a department's user."})
+    elif role.lowest:  # every centre role grants it: only a department user is refused
+        answers.setdefault("403", {"description": "Signed in as a department's user."})
+    else:
         answers.setdefault("403", {"description": f"Signed in, but not as {role} or higher."})
 
 

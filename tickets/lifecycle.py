@@ -175,11 +175,11 @@ class IllegalTransition(ValueError):
 
 
 class StepRefused(ValueError):
-    """The step is legal from this state but not for this actor, or its data is wrong; the
-    message names which field or who."""
+    """The step is legal from this state but not for this actor (``field`` None), or a
+    field of its data is missing or wrong (``field`` names it); the message says which."""
 
-    def __init__(self, step: Step, why: str) -> None:
-        self.step = step
+    def __init__(self, step: Step, why: str, field: str | None = None) -> None:
+        self.step, self.field = step, field
         super().__init__(f"{step.value}: {why}")
 
 
@@ -231,7 +231,7 @@ def step(
 
 def _need(what: Step, value: str, name: str) -> str:
     if not value.strip():
-        raise StepRefused(what, f"{name}: required")
+        raise StepRefused(what, f"{name}: required", name.split()[0])
     return value.strip()
 
 
@@ -258,7 +258,9 @@ def _apply(
         lead = _need(what, department or "", "department")
         helpers = tuple(dict.fromkeys(d.strip() for d in assisting if d.strip()))
         if lead in helpers:
-            raise StepRefused(what, f"assisting: {lead} is already the lead department")
+            raise StepRefused(
+                what, f"assisting: {lead} is already the lead department", "assisting"
+            )
         return replace(t, lead_department=lead, assisting=helpers), {
             "department": lead,
             "assisting": list(helpers),
@@ -269,12 +271,16 @@ def _apply(
     if what is Step.ASK_EXTENSION:
         _need(what, note, "note (the reason)")
         if days is None or days < 1:
-            raise StepRefused(what, f"days: a whole number of working days >= 1, not {days}")
+            raise StepRefused(
+                what, f"days: a whole number of working days >= 1, not {days}", "days"
+            )
         return replace(t, extension_asked_days=days), {"days": days}
     if what is Step.GRANT_EXTENSION:
         granted = t.extension_asked_days if days is None else days
         if granted is None or granted < 1:
-            raise StepRefused(what, f"days: a whole number of working days >= 1, not {days}")
+            raise StepRefused(
+                what, f"days: a whole number of working days >= 1, not {days}", "days"
+            )
         return replace(t, extension_days=t.extension_days + granted, extension_asked_days=None), {
             "days": granted
         }
@@ -287,7 +293,7 @@ def _apply(
     if what is Step.CALL_BACK:
         if rating is None:
             raise StepRefused(
-                what, "rating: required (satisfied, basically_satisfied, dissatisfied)"
+                what, "rating: required (satisfied, basically_satisfied, dissatisfied)", "rating"
             )
         reached = S.REOPENED if rating is Rating.DISSATISFIED else S.CALLED_BACK
         return replace(t, rating=rating, state=reached), {"rating": rating.value}
@@ -296,8 +302,8 @@ def _apply(
         return t, {}
     if what is Step.MERGE:
         if into is None or into < 1:
-            raise StepRefused(what, "into: the number of the ticket to merge into")
+            raise StepRefused(what, "into: the number of the ticket to merge into", "into")
         if into == t.id:
-            raise StepRefused(what, "into: a ticket cannot be merged into itself")
+            raise StepRefused(what, "into: a ticket cannot be merged into itself", "into")
         return replace(t, merged_into=into), {"into": into}
     return t, {}

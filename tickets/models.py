@@ -15,10 +15,22 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import Boolean, SmallInteger, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tickets.db import Base, UTCDateTime
+from tickets.lifecycle import State
 
 __all__ = [
     "Base",
@@ -30,6 +42,7 @@ __all__ = [
     "Satisfaction",
     "Status",
     "Ticket",
+    "TicketStep",
     "UTCDateTime",
 ]
 
@@ -47,11 +60,8 @@ class Kind(StrEnum):
     UNCLASSIFIED = "unclassified"
 
 
-class Status(StrEnum):
-    """Where the ticket is in its life (more states come with routing to departments)."""
-
-    RESOLVED = "resolved"
-    AWAITING_ROUTING = "awaiting_routing"
+#: Where the ticket is in its life: the states of the lifecycle's table (tickets.lifecycle).
+Status = State
 
 
 class Channel(StrEnum):
@@ -99,14 +109,55 @@ class Ticket(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     kind: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32), index=True)
     resolved_on_call: Mapped[bool]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     # The caller's answer to the survey after the call (Satisfaction), None until answered.
     satisfaction: Mapped[int | None] = mapped_column(SmallInteger)
+    # -- routing to departments (tickets.lifecycle, tickets.workflow) ----------------------
+    #: The catalogue's matter (code), set when dispatched (or by the operator).
+    matter: Mapped[str | None] = mapped_column(String(64))
+    #: The lead department (code) while dispatched to one; its work queue is by this.
+    lead_department: Mapped[str | None] = mapped_column(String(64), index=True)
+    assisting: Mapped[Any | None] = mapped_column(JSON)
+    #: When it was (last) dispatched: the deadline's clock starts here.
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The handling limit taken from the matter at dispatch, in ``limit_unit``.
+    limit_amount: Mapped[int | None] = mapped_column(SmallInteger)
+    limit_unit: Mapped[str | None] = mapped_column(String(16))
+    extension_days: Mapped[int] = mapped_column(SmallInteger, server_default="0", default=0)
+    extension_asked_days: Mapped[int | None] = mapped_column(SmallInteger)
+    #: A department user who took it from the work queue (and when); cleared on a return.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The citizen's rating at the callback (tickets.lifecycle.Rating).
+    rating: Mapped[str | None] = mapped_column(String(24))
+    merged_into: Mapped[int | None] = mapped_column(Integer)
+    #: A leader's instruction (领导批示): supervised first.
+    leader_instructed: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    state_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     def __repr__(self) -> str:  # no caller number or name: they are personal data
         return f"Ticket(id={self.id!r}, number={self.number!r}, status={self.status!r})"
+
+
+class TicketStep(Base):
+    """One step of a ticket's life (tickets.lifecycle.TrailEntry): who, when, from, to, note.
+    Append-only: no code path updates or deletes a row, and the database refuses both
+    (triggers of migration 0008)."""
+
+    __tablename__ = "ticket_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(Integer, ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(64))
+    party: Mapped[str] = mapped_column(String(16))
+    step: Mapped[str] = mapped_column(String(24))
+    from_state: Mapped[str] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text)
+    data: Mapped[Any | None] = mapped_column(JSON)
 
 
 class Satisfaction(IntEnum):

@@ -333,7 +333,9 @@ async def list_recent(session: AsyncSession, limit: int = 50) -> list[Ticket]:
 
 # -- self-service and the survey after the call (the IVR) ---------------------------------
 #: Statuses of a ticket whose handling is over; any other status is "open".
-CLOSED_STATUSES: frozenset[str] = frozenset({Status.RESOLVED.value})
+CLOSED_STATUSES: frozenset[str] = frozenset(
+    {Status.RESOLVED.value, Status.CALLED_BACK.value, Status.CLOSED.value, Status.MERGED.value}
+)
 
 
 async def find_open_ticket(session: AsyncSession, caller_num: str) -> Ticket | None:

@@ -88,18 +88,25 @@ def _new_password() -> str:
 @app.command("add")
 def add(
     username: Annotated[str, typer.Argument(help="Sign-in name: a-z 0-9 . _ - (2-64).")],
-    role: Annotated[Role, typer.Option(help="operator, supervisor or admin.")],
+    role: Annotated[
+        Role, typer.Option(help="operator, dispatcher, supervisor, admin or department.")
+    ],
     seat: Annotated[
         str | None, typer.Option(help="The operator's queue member interface, e.g. SIP/8001.")
     ] = None,
     name: Annotated[
         str | None, typer.Option("--name", help="Display name (may be Chinese).")
     ] = None,
+    department: Annotated[
+        str | None,
+        typer.Option(help="A department user's department: its code in the catalogue."),
+    ] = None,
 ) -> None:
     """Add a user; the password from HOTLINE_NEW_USER_PASSWORD, or asked twice (hidden)."""
     try:
         accounts.check_username(username)
         accounts.check_seat(seat)
+        accounts.check_department(role, department)
     except ValueError as e:
         raise fail(str(e)) from None
     password = _new_password()
@@ -112,10 +119,16 @@ def add(
             password=password,
             display_name=name,
             seat=seat,
+            department=department,
             at=datetime.now(UTC),
             by=_actor(),
         )
-        return {"username": user.username, "role": user.role, "seat": user.seat}
+        return {
+            "username": user.username,
+            "role": user.role,
+            "seat": user.seat,
+            "department": user.department,
+        }
 
     try:
         added = _run(work)
@@ -126,7 +139,7 @@ def add(
 
 @app.command("list")
 def list_() -> None:
-    """List the users: name, role, seat, active."""
+    """List the users: name, role, seat, department, active."""
 
     async def work(session: AsyncSession) -> list[dict[str, Any]]:
         return [
@@ -135,6 +148,7 @@ def list_() -> None:
                 "display_name": u.display_name,
                 "role": u.role,
                 "seat": u.seat,
+                "department": u.department,
                 "active": u.active,
             }
             for u in await accounts.list_users(session)

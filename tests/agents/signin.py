@@ -20,6 +20,7 @@ async def make_user(
     role: Role,
     *,
     seat: str | None = None,
+    department: str | None = None,
     password: str = PASSWORD,
     at: datetime | None = None,
 ) -> None:
@@ -30,6 +31,7 @@ async def make_user(
             role=role,
             password=password,
             seat=seat,
+            department=department,
             at=at or datetime(2026, 11, 30, tzinfo=UTC),
             by=TEST_ACTOR,
         )
@@ -46,7 +48,7 @@ async def sign_in(
 ) -> dict:
     """Add a user of ``role`` and make ``client`` send their access token; their tokens."""
     name = username or f"test-{role}"
-    await make_user(sessions, name, role)
+    await make_user(sessions, name, role, department="housing" if role == "department" else None)
     got = await tokens(client, name)
     client.headers["Authorization"] = f"Bearer {got['access_token']}"
     return got

@@ -34,9 +34,11 @@ from hotline.app import PROBLEM, create_app
 from hotline.runtime import Runtime
 from ivr.api import AnnouncementIn
 from tests.agents.signin import make_user, tokens
+from tickets import lifecycle as lc
 from tickets.db import make_engine, session_factory, upgrade_sync
-from tickets.numbers import is_valid
+from tickets.numbers import is_valid, make_number
 from tickets.service import TicketDraft, create_tickets
+from tickets.workflow_api import DEPARTMENT_STEPS
 
 pytestmark = pytest.mark.e2e
 
@@ -155,6 +157,46 @@ def _not_a_code(case: Any) -> bool:
     return code is not None and _PAUSE_CODES.get(code) is None
 
 
+def _department_not_for_this_role(case: Any) -> bool:
+    body = case.body if isinstance(case.body, dict) else {}
+    return (body.get("role") == "department") != bool((body.get("department") or "").strip())
+
+
+_SEEDED = {make_number(i) for i in range(1, 4)}  # the three tickets _api() stores
+
+
+def _step_data_refused(case: Any, party: lc.Party) -> bool:
+    """The lifecycle's rules for the step's data (tickets.lifecycle), replayed from a state the
+    step may leave; and a merge's target must be a stored ticket."""
+    if not is_valid(case.path_parameters["number"]):
+        return True
+    body = case.body if isinstance(case.body, dict) else {}
+    what = lc.Step(body["step"])
+    if party is lc.Party.DEPARTMENT and what not in DEPARTMENT_STEPS:
+        return True
+    if what is lc.Step.MERGE and body.get("into") not in _SEEDED:
+        return True
+    rule = lc.TABLE[what]
+    ticket = lc.TicketFacts(id=1, state=min(rule.sources), lead_department="d")
+    actor = lc.Actor("x", party if party in rule.parties else min(rule.parties), "d")
+    try:
+        lc.step(
+            ticket,
+            what,
+            actor,
+            datetime.now(UTC),
+            note=body.get("note", ""),
+            department=body.get("department"),
+            assisting=tuple(body.get("assisting") or ()),
+            rating=lc.Rating(body["rating"]) if body.get("rating") else None,
+            days=body.get("days"),
+            into=2,
+        )
+    except lc.StepRefused as e:
+        return e.field is not None
+    return False
+
+
 #: Rules a JSON schema cannot state, for which schema-valid data gets the documented 422
 #: (the operation's description says so): each operation's test of why a 422 was right.
 SEMANTIC_422 = {
@@ -172,6 +214,17 @@ SEMANTIC_422 = {
     ("POST", "/api/v1/me/seat/sign-in"): _no_seat_given,
     ("POST", "/api/v1/me/seat/pause"): _not_an_operators_code,
     ("POST", "/api/v1/seats/{interface}/pause"): _not_a_code,
+    # "a department user needs their department; no one else has one"
+    ("POST", "/api/v1/users"): _department_not_for_this_role,
+    # the lifecycle's rules for each step's data; a merge into a stored ticket
+    ("POST", "/api/v1/tickets/{number}/steps"): lambda c: _step_data_refused(
+        c, lc.Party.SUPERVISOR
+    ),
+    ("GET", "/api/v1/tickets/{number}/steps"): _wrong_check_digit,
+    ("POST", "/api/v1/department/tickets/{number}/steps"): lambda c: _step_data_refused(
+        c, lc.Party.DEPARTMENT
+    ),
+    ("GET", "/api/v1/department/tickets/{number}"): _wrong_check_digit,
 }
 
 

@@ -77,16 +77,19 @@ def test_the_openapi_description_declares_the_bearer_scheme_and_each_role() -> N
             assert operation["security"] == [{"bearer": []}], (method, path)
             assert f"Role: **{role}**" in operation["description"]
             assert "401" in operation["responses"], (method, path)
-            assert ("403" in operation["responses"]) is (role is not Role.OPERATOR)
+            # every role refuses someone: operator's refuses a department's user
+            assert "403" in operation["responses"], (method, path)
 
 
 async def test_each_guarded_operation_answers_401_then_403(engine) -> None:
     sessions = session_factory(engine)
     app = _app(sessions)
     await make_user(sessions, "op1", Role.OPERATOR, seat="SIP/8001")
+    await make_user(sessions, "water1", Role.DEPARTMENT, department="water")
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         operator = (await tokens(client, "op1"))["access_token"]
+        department = (await tokens(client, "water1"))["access_token"]
         guarded = [(m, p, r) for m, p, r in operations(app) if r is not None]
         for method, path, role in guarded:
             body = {} if method in WRITES and method != "DELETE" else None
@@ -94,13 +97,15 @@ async def test_each_guarded_operation_answers_401_then_403(engine) -> None:
             assert r.status_code == 401, (method, path, r.text)
             assert r.headers["www-authenticate"].startswith("Bearer")
             assert r.headers["content-type"] == PROBLEM
-            if role is Role.OPERATOR:
-                continue
-            r = await client.request(
-                method, _url(path), json=body, headers={"Authorization": f"Bearer {operator}"}
-            )
-            assert r.status_code == 403, (method, path, r.text)
-            assert r.headers["content-type"] == PROBLEM
+            refused = [department] if role is Role.OPERATOR else [operator]
+            if role not in (Role.OPERATOR, Role.DEPARTMENT):
+                refused.append(department)
+            for token in refused:
+                r = await client.request(
+                    method, _url(path), json=body, headers={"Authorization": f"Bearer {token}"}
+                )
+                assert r.status_code == 403, (method, path, r.text)
+                assert r.headers["content-type"] == PROBLEM
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])

@@ -48,7 +48,8 @@ def _rows(url: str, model):
 def test_add_the_first_admin_list_and_disable(cli) -> None:
     r = cli("add", "Root", "--role", "admin", "--name", "王管理员", password=PASSWORD)
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout) == {"added": {"username": "root", "role": "admin", "seat": None}}
+    added = {"username": "root", "role": "admin", "seat": None, "department": None}
+    assert json.loads(r.stdout) == {"added": added}
     r = cli("add", "op1", "--role", "operator", "--seat", "SIP/8001", password=PASSWORD)
     assert r.exit_code == 0, r.output
     r = cli("list")

@@ -94,8 +94,9 @@ def test_final_states_have_nothing_out_but_a_supervisors_reopen_of_a_closed_tick
 
 def test_only_the_listed_parties_take_a_step() -> None:
     dispatched = TicketFacts(id=1, state=State.DISPATCHED, lead_department="water")
-    with pytest.raises(StepRefused, match="taken by department, not by a dispatcher"):
+    with pytest.raises(StepRefused, match="taken by department, not by a dispatcher") as e:
         step(dispatched, Step.ACCEPT, DISPATCHER, T0)
+    assert e.value.field is None  # who, not what: a 403
     waiting = TicketFacts(id=1, state=State.AWAITING_ROUTING)
     with pytest.raises(StepRefused, match="not by a operator"):
         step(waiting, Step.DISPATCH, OPERATOR, T0, department="water")
@@ -147,6 +148,7 @@ def test_a_step_with_missing_or_wrong_data_names_the_field(
     with pytest.raises(StepRefused) as e:
         step(ticket, what, actor, T0, **kw)  # type: ignore[arg-type]
     assert field in str(e.value) and str(e.value).startswith(what.value)
+    assert e.value.field is not None and e.value.field in field  # a 422 names it
 
 
 def test_callback_ratings_close_or_reopen() -> None:

@@ -1,0 +1,135 @@
+"""Routing tickets over HTTP: a dispatcher dispatches, a department takes from its work queue,
+accepts and replies, the centre calls back; each person only where their role and department
+allow, every refusal naming what was wrong, nothing half stored."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import httpx
+from sqlalchemy import func, select
+
+from agents.roles import Role
+from config.settings import Settings
+from hotline.app import create_app
+from tests.agents.signin import make_user, tokens
+from tickets.db import session_factory
+from tickets.models import TicketStep
+from tickets.service import TicketDraft, create_tickets
+
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 at the centre
+
+
+def _calls(n: int) -> list[TicketDraft]:
+    return [
+        TicketDraft(
+            linkedid=f"1795000000.{i}",
+            call_uniqueid=f"1795000000.{i}",
+            caller_num="13812345678",
+            caller_name="张伟",
+            queue="hotline",
+            seat="SIP/8001",
+            joined_at=NOW,
+            answered_at=NOW,
+            ended_at=NOW + timedelta(minutes=3),
+            kind="complaint",
+            resolved_on_call=False,
+        )
+        for i in range(n)
+    ]
+
+
+async def test_a_ticket_goes_through_dispatch_a_department_and_the_callback(engine) -> None:
+    sessions = session_factory(engine)
+    async with sessions() as s:
+        first, second = [t.number for t in await create_tickets(s, _calls(2))]
+    people = {
+        "op1": (Role.OPERATOR, None),
+        "disp1": (Role.DISPATCHER, None),
+        "water1": (Role.DEPARTMENT, "water"),
+        "water2": (Role.DEPARTMENT, "water"),
+        "housing1": (Role.DEPARTMENT, "housing"),
+    }
+    for name, (role, dept) in people.items():
+        await make_user(sessions, name, role, department=dept)
+    runtime = SimpleNamespace(
+        sessions=sessions, now=lambda: NOW.timestamp(), settings=Settings(_env_file=None)
+    )
+    app = create_app(runtime)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        auth = {}
+        for name in people:
+            token = (await tokens(client, name))["access_token"]
+            auth[name] = {"Authorization": f"Bearer {token}"}
+
+        async def post(who: str, path: str, body: dict | None = None) -> httpx.Response:
+            return await client.post(path, json=body, headers=auth[who])
+
+        # an operator does not dispatch; a dispatcher must name the department
+        r = await post("op1", f"/api/v1/tickets/{first}/steps", {"step": "dispatch"})
+        assert r.status_code == 403 and "taken by dispatcher" in r.json()["detail"]
+        r = await post("disp1", f"/api/v1/tickets/{first}/steps", {"step": "dispatch"})
+        assert r.status_code == 422 and "department: required" in r.json()["detail"]
+        r = await post("disp1", f"/api/v1/tickets/{first}/steps", {"step": "dispatch", "x": 1})
+        assert r.status_code == 422 and "x" in r.text
+        r = await client.get("/api/v1/dispatch/queue", headers=auth["disp1"])
+        assert [t["number"] for t in r.json()] == [first, second]
+        assert r.json()[0]["allowed_steps"] == ["dispatch", "merge"]
+        r = await post(
+            "disp1",
+            f"/api/v1/tickets/{first}/steps",
+            {"step": "dispatch", "department": "water", "matter": "burst-pipe", "limit_days": 2},
+        )
+        assert r.status_code == 200, r.text
+        dispatched = r.json()
+        assert (dispatched["status"], dispatched["lead_department"]) == ("dispatched", "water")
+        assert dispatched["deadline"]["due_at"] == "2026-11-25T16:00:00+00:00"  # end of Wed
+        assert dispatched["caller"] == "138****5678"
+
+        # only water sees it; two of water take from the queue: one gets it, one gets nothing
+        r = await client.get("/api/v1/department/tickets", headers=auth["housing1"])
+        assert r.status_code == 200 and r.json() == []
+        r = await client.get(f"/api/v1/department/tickets/{first}", headers=auth["housing1"])
+        assert r.status_code == 404
+        r = await post("housing1", f"/api/v1/department/tickets/{first}/steps", {"step": "accept"})
+        assert r.status_code == 404
+        r = await post("water1", "/api/v1/department/queue/take")
+        assert r.status_code == 200 and r.json()["claimed_by"] == "water1"
+        r = await post("water2", "/api/v1/department/queue/take")
+        assert r.status_code == 204
+        r = await client.get("/api/v1/dispatch/queue", headers=auth["water1"])
+        assert r.status_code == 403  # a department does not see the centre's queue
+
+        steps = f"/api/v1/department/tickets/{first}/steps"
+        r = await post("water1", steps, {"step": "close"})
+        assert r.status_code == 422 and r.json()["detail"].startswith("step:")
+        r = await post("water1", steps, {"step": "reply"})
+        assert r.status_code == 409 and "cannot reply a ticket that is dispatched" in r.text
+        assert (await post("water1", steps, {"step": "accept"})).status_code == 200
+        r = await post("water1", steps, {"step": "reply"})
+        assert r.status_code == 422 and "note (the reply): required" in r.text
+        r = await post("water1", steps, {"step": "reply", "note": "水管已更换"})
+        assert r.status_code == 200 and r.json()["deadline"] is None
+
+        r = await post("op1", f"/api/v1/tickets/{first}/steps", {"step": "call_back"})
+        assert r.status_code == 422 and "rating" in r.json()["detail"]
+        r = await post(
+            "op1", f"/api/v1/tickets/{first}/steps", {"step": "call_back", "rating": "dissatisfied"}
+        )
+        assert r.status_code == 200 and r.json()["status"] == "reopened"
+        r = await client.get("/api/v1/dispatch/queue", headers=auth["disp1"])
+        assert [t["number"] for t in r.json()] == [first, second]  # reopened first
+
+        r = await client.get(f"/api/v1/tickets/{first}/steps", headers=auth["op1"])
+        trail = r.json()
+        assert [(s["actor"], s["step"]) for s in trail] == [
+            ("disp1", "dispatch"),
+            ("water1", "accept"),
+            ("water1", "reply"),
+            ("op1", "call_back"),
+        ]
+        assert trail[2]["note"] == "水管已更换"
+    async with sessions() as s:  # the refused requests stored nothing
+        assert await s.scalar(select(func.count()).select_from(TicketStep)) == 4
