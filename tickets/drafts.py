@@ -207,15 +207,10 @@ async def submit(
         draft.submitted_at = draft.updated_at = at
         draft.idempotency_key = key
         draft.request_hash = digest
-        values_out = outcome_values(str(merged["kind"]), resolved)
         await session.execute(
             update(Ticket)
             .where(Ticket.call_uniqueid == draft.call_uniqueid)
-            .values(
-                kind=values_out["b_kind"],
-                resolved_on_call=values_out["b_resolved"],
-                status=values_out["b_status"],
-            )
+            .values(outcome_values(str(merged["kind"]), resolved, merged))
         )
         if own:
             await session.commit()

@@ -114,6 +114,12 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     # The caller's answer to the survey after the call (Satisfaction), None until answered.
     satisfaction: Mapped[int | None] = mapped_column(SmallInteger)
+    # -- what the citizen asked and was told (the operator's submission, or another channel)
+    description: Mapped[str | None] = mapped_column(Text)
+    district: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(String(200))
+    #: The answer given on the call (resolved on the spot), else None.
+    answer: Mapped[str | None] = mapped_column(Text)
     # -- routing to departments (tickets.lifecycle, tickets.workflow) ----------------------
     #: The catalogue's matter (code), set when dispatched (or by the operator).
     matter: Mapped[str | None] = mapped_column(String(64))

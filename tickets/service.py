@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlalchemy import bindparam, case, delete, func, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import SessionTransactionOrigin
 
@@ -213,22 +213,26 @@ async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int
 
 
 _DRAFTS = OperatorDraft.__table__
-#: An operator's submission onto the call's ticket (kind, resolved on the spot or not).
-_SET_OUTCOME = (
-    update(_TICKETS)
-    .where(_TICKETS.c.id == bindparam("b_id"))
-    .values(
-        kind=bindparam("b_kind"),
-        resolved_on_call=bindparam("b_resolved"),
-        status=bindparam("b_status"),
-    )
-)
+#: An operator's submission onto the call's ticket: what was asked and answered, the kind,
+#: resolved on the spot or not; the state only while the ticket has not moved on (a late
+#: submission never pulls a dispatched ticket back).
+_SUBMITTED_STATES = (Status.REGISTERED.value, Status.AWAITING_ROUTING.value, Status.RESOLVED.value)
+_DETAILS = ("description", "district", "address", "answer", "matter")
 
 
-def outcome_values(kind: str, resolved_on_call: bool) -> dict[str, Any]:
-    """The ticket columns an operator's submission sets."""
+def outcome_values(kind: str, resolved_on_call: bool, details: dict[str, Any]) -> dict[str, Any]:
+    """The ticket columns an operator's submission sets (``details``: the draft's
+    description, district, address, answer and matter)."""
     status = Status.RESOLVED if resolved_on_call else Status.AWAITING_ROUTING
-    return {"b_kind": kind, "b_resolved": resolved_on_call, "b_status": status.value}
+    return {
+        "kind": kind,
+        "resolved_on_call": resolved_on_call,
+        **{name: details.get(name) for name in _DETAILS},
+        "status": case(
+            (_TICKETS.c.status.in_(_SUBMITTED_STATES), literal(status.value)),
+            else_=_TICKETS.c.status,
+        ),
+    }
 
 
 async def _apply_submitted_drafts(session: AsyncSession, ids_by_call: dict[str, int]) -> None:
@@ -239,21 +243,20 @@ async def _apply_submitted_drafts(session: AsyncSession, ids_by_call: dict[str, 
     calls = [c for c in ids_by_call if c]
     if not calls:
         return
+    d = _DRAFTS.c
     rows = (
         await session.execute(
-            select(_DRAFTS.c.call_uniqueid, _DRAFTS.c.kind, _DRAFTS.c.resolved_on_call).where(
-                _DRAFTS.c.call_uniqueid.in_(calls),
-                _DRAFTS.c.status == DraftStatus.SUBMITTED.value,
+            select(d.call_uniqueid, d.kind, d.resolved_on_call, *(d[n] for n in _DETAILS)).where(
+                d.call_uniqueid.in_(calls),
+                d.status == DraftStatus.SUBMITTED.value,
             )
         )
     ).all()
-    if rows:
+    for uid, kind, resolved, *details in rows:
         await session.execute(
-            _SET_OUTCOME,
-            [
-                {"b_id": ids_by_call[uid], **outcome_values(kind, bool(resolved))}
-                for uid, kind, resolved in rows
-            ],
+            update(_TICKETS)
+            .where(_TICKETS.c.id == ids_by_call[uid])
+            .values(outcome_values(kind, bool(resolved), dict(zip(_DETAILS, details, strict=True))))
         )
 
 

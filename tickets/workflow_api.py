@@ -84,6 +84,9 @@ class WorkTicketOut(BaseModel):
     kind: str
     status: str
     caller: str = Field(description="Masked (138****1234).")
+    description: str | None = Field(description="What the citizen asked.")
+    district: str | None
+    address: str | None
     matter: str | None
     lead_department: str | None
     assisting: list[str]
@@ -119,6 +122,9 @@ def work_json(t: Ticket, steps: list[TicketStep], now: datetime) -> dict[str, An
         "kind": t.kind,
         "status": t.status,
         "caller": mask_number(t.caller_num or ""),
+        "description": t.description,
+        "district": t.district,
+        "address": t.address,
         "matter": t.matter,
         "lead_department": t.lead_department,
         "assisting": list(t.assisting or []),

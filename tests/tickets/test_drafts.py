@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tickets import drafts
+from tickets import drafts, lifecycle, workflow
 from tickets.db import session_factory
 from tickets.models import OperatorDraft, Ticket
 from tickets.service import TicketDraft, create_tickets
@@ -144,6 +144,37 @@ async def test_the_ticket_takes_the_submission_whichever_lands_first(engine) -> 
         "1795000000.1": ("consultation", True, "resolved"),
         "1795000000.2": ("complaint", False, "awaiting_routing"),
     }
+    async with sessions() as s:  # what was asked and answered is on the ticket too
+        asked = {
+            t.call_uniqueid: (t.description, t.district, t.answer)
+            for t in (await s.scalars(select(Ticket))).all()
+        }
+    assert asked == {
+        "1795000000.1": ("问社保卡补办需要什么材料", None, "带身份证到任一社保网点"),
+        "1795000000.2": ("噪音扰民", "鼓楼区", None),
+    }
+
+
+async def test_a_late_submission_does_not_pull_a_dispatched_ticket_back(engine) -> None:
+    sessions = session_factory(engine)
+    await _stored(engine, opened(1))
+    async with sessions() as s:
+        (ticket,) = await create_tickets(s, [ticket_of(1)])
+    async with sessions() as s:  # dispatched before the operator got round to submitting
+        await workflow.take_step(
+            s,
+            ticket.number,
+            lifecycle.Step.DISPATCH,
+            lifecycle.Actor("disp1", lifecycle.Party.DISPATCHER),
+            T0,
+            workflow.StepData(department="water"),
+        )
+    async with sessions() as s:
+        d = await drafts.get_draft(s, "1795000000.1")
+        await drafts.submit(s, d, {"kind": "complaint", "description": "水管爆裂"}, key="k", at=T0)
+    async with sessions() as s:
+        t = await s.scalar(select(Ticket))
+        assert (t.status, t.kind, t.description) == ("dispatched", "complaint", "水管爆裂")
 
 
 async def test_drafts_left_past_the_wrap_up_limit_become_incomplete(engine) -> None:

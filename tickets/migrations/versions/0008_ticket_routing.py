@@ -1,5 +1,6 @@
-"""Routing tickets to departments (issue 12): the lifecycle's fields on tickets, the
-append-only trail of steps, and a department for department users.
+"""Routing tickets to departments (issue 12): what the citizen asked (description, district,
+address, the answer given) and the lifecycle's fields on tickets, the append-only trail of
+steps, and a department for department users.
 
 Revision ID: 0008
 Revises: 0007
@@ -23,6 +24,10 @@ _REFUSE = "ticket_steps is append-only: its rows are never updated or deleted"
 
 def _ticket_columns() -> list[sa.Column]:  # fresh each time: a Column joins one table
     return [
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("district", sa.String(length=40), nullable=True),
+        sa.Column("address", sa.String(length=200), nullable=True),
+        sa.Column("answer", sa.Text(), nullable=True),
         sa.Column("matter", sa.String(length=64), nullable=True),
         sa.Column("lead_department", sa.String(length=64), nullable=True),
         sa.Column("assisting", sa.JSON(), nullable=True),
