@@ -45,6 +45,7 @@ from metrics.api import make_router as history_router
 from routing.calls import rounded
 from tickets.api import make_router as tickets_router
 from tickets.drafts_api import make_router as drafts_router
+from tickets.intake_api import make_router as intake_router
 from tickets.lifecycle import Party
 from tickets.workflow_api import make_router as workflow_router
 
@@ -227,8 +228,11 @@ def create_app(runtime: Runtime, *, people_clock: Callable[[], float] = time.tim
             dispatcher=auth.require(Role.DISPATCHER),
             department=auth.require(Role.DEPARTMENT),
             parties_of=parties_of,
+            repeat_days=runtime.settings.repeat_caller_days,
         )
     )
+    repeat_days = runtime.settings.repeat_caller_days
+    app.include_router(intake_router(desk, centre=me, repeat_days=repeat_days))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -142,6 +142,11 @@ class Ticket(Base):
     #: A leader's instruction (领导批示): supervised first.
     leader_instructed: Mapped[bool] = mapped_column(Boolean, server_default=false())
     state_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The earlier ticket of the same caller and matter within the repeat window (重复件).
+    repeat_of: Mapped[int | None] = mapped_column(Integer)
+    #: A ticket from another channel: its Idempotency-Key (unique) and the request's hash.
+    intake_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    intake_hash: Mapped[str | None] = mapped_column(String(64))
 
     def __repr__(self) -> str:  # no caller number or name: they are personal data
         return f"Ticket(id={self.id!r}, number={self.number!r}, status={self.status!r})"

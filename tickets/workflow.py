@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tickets import lifecycle as lc
 from tickets.deadlines import Deadline, Limit, Stop, Unit, deadline
+from tickets.intake import find_repeat
 from tickets.models import Ticket, TicketStep
 from tickets.numbers import is_valid
 
@@ -114,8 +115,12 @@ async def take_step(
     actor: lc.Actor,
     at: datetime,
     data: StepData | None = None,
+    *,
+    repeat_days: float = 30.0,
 ) -> Ticket:
-    """Take ``what`` on the ticket ``number`` and append its trail entry; commits.
+    """Take ``what`` on the ticket ``number`` and append its trail entry; commits. A
+    dispatch that names the matter links the ticket to the caller's earlier ticket of the same
+    matter within ``repeat_days`` (a repeat).
 
     Raises :class:`TicketNotFound`, :class:`BadNumber`,
     :class:`tickets.lifecycle.IllegalTransition`, :class:`tickets.lifecycle.StepRefused` (a
@@ -142,6 +147,14 @@ async def take_step(
             into=into_id,
         )
         values = _row_values(ticket, before, after, what, at, data, actor)
+        if what is lc.Step.DISPATCH and ticket.repeat_of is None and values["matter"]:
+            values["repeat_of"] = await find_repeat(
+                session,
+                caller_num=ticket.caller_num,
+                matter=values["matter"],
+                since=at - timedelta(days=repeat_days),
+                before_id=ticket.id,
+            )
         done = await session.execute(
             update(Ticket)
             .where(Ticket.id == ticket.id, Ticket.status == before.state.value)

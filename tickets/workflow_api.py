@@ -165,6 +165,7 @@ def make_router(
     dispatcher: Any,
     department: Any,
     parties_of: Callable[[Any], frozenset[lc.Party]],
+    repeat_days: float = 30.0,
 ) -> APIRouter:
     """Routes on ``store`` (``sessions()``, ``now()`` in epoch seconds). ``centre``,
     ``dispatcher``, ``department``: the app's role dependencies; the person they give has
@@ -181,7 +182,9 @@ def make_router(
         actor = lc.Actor(who.username, party, department=who.department)
         async with store.sessions()() as session:
             try:
-                t = await workflow.take_step(session, number, what, actor, now(), data)
+                t = await workflow.take_step(
+                    session, number, what, actor, now(), data, repeat_days=repeat_days
+                )
             except workflow.TicketNotFound as e:
                 raise HTTPException(404, str(e)) from None
             except workflow.BadNumber as e:

@@ -15,7 +15,7 @@ from config.settings import Settings
 from hotline.app import create_app
 from tests.agents.signin import make_user, tokens
 from tickets.db import session_factory
-from tickets.models import TicketStep
+from tickets.models import Ticket, TicketStep
 from tickets.service import TicketDraft, create_tickets
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 at the centre
@@ -133,3 +133,58 @@ async def test_a_ticket_goes_through_dispatch_a_department_and_the_callback(engi
         assert trail[2]["note"] == "水管已更换"
     async with sessions() as s:  # the refused requests stored nothing
         assert await s.scalar(select(func.count()).select_from(TicketStep)) == 4
+
+
+async def test_tickets_from_other_channels_come_in_once_and_repeats_are_linked(engine) -> None:
+    sessions = session_factory(engine)
+    await make_user(sessions, "op1", Role.OPERATOR)
+    await make_user(sessions, "disp1", Role.DISPATCHER)
+    runtime = SimpleNamespace(
+        sessions=sessions, now=lambda: NOW.timestamp(), settings=Settings(_env_file=None)
+    )
+    app = create_app(runtime)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        op = {"Authorization": f"Bearer {(await tokens(client, 'op1'))['access_token']}"}
+        letter = {
+            "channel": "letter",
+            "kind": "complaint",
+            "description": "小区门口夜间施工噪音",
+            "caller_num": "13812345678",
+            "matter": "construction-noise",
+        }
+
+        async def post(body: dict, key: str) -> httpx.Response:
+            return await client.post(
+                "/api/v1/tickets", json=body, headers={**op, "Idempotency-Key": key}
+            )
+
+        for bad, field in [
+            ({**letter, "channel": "phone"}, "channel"),
+            ({**letter, "kind": "unclassified"}, "kind"),
+            ({**letter, "description": ""}, "description"),
+            ({**letter, "caller_num": "abc"}, "caller_num"),
+        ]:
+            r = await post(bad, "bad")
+            assert r.status_code == 422 and field in r.text, (field, r.text)
+        r = await client.post("/api/v1/tickets", json=letter, headers=op)
+        assert r.status_code == 422 and "idempotency-key" in r.text.lower()
+        first = await post(letter, "k1")
+        assert first.status_code == 201, first.text
+        assert (first.json()["status"], first.json()["repeat_of"]) == ("awaiting_routing", None)
+        again = await post(letter, "k1")
+        assert again.status_code == 200 and again.json()["number"] == first.json()["number"]
+        r = await post({**letter, "description": "另一件事"}, "k1")
+        assert r.status_code == 409
+        second = await post({**letter, "channel": "web"}, "k2")  # the same matter again
+        assert second.status_code == 201 and second.json()["repeat_of"] is not None
+        visit = {**letter, "channel": "visit", "matter": None, "answer": "已当场解释政策"}
+        r = await post(visit, "k3")
+        assert r.status_code == 201 and r.json()["status"] == "resolved"
+        number = first.json()["number"]
+        r = await client.get(f"/api/v1/tickets/{number}/steps", headers=op)
+        assert [(s["actor"], s["step"], s["note"]) for s in r.json()] == [
+            ("op1", "route", "channel letter")
+        ]
+    async with sessions() as s:  # three tickets: the refused and repeated requests added none
+        assert await s.scalar(select(func.count()).select_from(Ticket)) == 3

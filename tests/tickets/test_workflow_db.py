@@ -205,3 +205,32 @@ async def test_several_users_take_from_one_work_queue_never_the_same_ticket(
         assert await workflow.take_next(s, "water", "late", T0) is None
         claims = dict((await s.execute(select(Ticket.number, Ticket.claimed_by))).all())
     assert all(claims[n] == u for u, got in taken.items() for n in got)
+
+
+async def test_a_dispatch_naming_the_matter_links_the_callers_earlier_ticket(engine) -> None:
+    sessions = session_factory(engine)
+    first, second, third = await _numbers(sessions, 3)  # one caller, three calls
+    for number, matter in ((first, "noise"), (second, "noise"), (third, "water-bill")):
+        async with sessions() as s:
+            await workflow.take_step(
+                s,
+                number,
+                lc.Step.DISPATCH,
+                DISPATCHER,
+                T0,
+                workflow.StepData(department="env", matter=matter),
+            )
+    async with sessions() as s:
+        got = dict((await s.execute(select(Ticket.number, Ticket.repeat_of))).all())
+        first_id = await s.scalar(select(Ticket.id).where(Ticket.number == first))
+    assert got == {first: None, second: first_id, third: None}
+
+
+def test_the_intake_api_offers_exactly_the_channels_and_kinds_the_store_takes() -> None:
+    from typing import get_args
+
+    from tickets.intake import CHANNELS, KINDS
+    from tickets.intake_api import IntakeIn
+
+    assert get_args(IntakeIn.model_fields["channel"].annotation) == CHANNELS
+    assert get_args(IntakeIn.model_fields["kind"].annotation) == KINDS

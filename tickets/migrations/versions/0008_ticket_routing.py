@@ -42,6 +42,9 @@ def _ticket_columns() -> list[sa.Column]:  # fresh each time: a Column joins one
         sa.Column("merged_into", sa.Integer(), nullable=True),
         sa.Column("leader_instructed", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("state_changed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("repeat_of", sa.Integer(), nullable=True),
+        sa.Column("intake_key", sa.String(length=100), nullable=True),
+        sa.Column("intake_hash", sa.String(length=64), nullable=True),
     ]
 
 
@@ -49,6 +52,7 @@ def upgrade() -> None:
     with op.batch_alter_table("tickets") as batch:
         for column in _ticket_columns():
             batch.add_column(column)
+        batch.create_unique_constraint(op.f("uq_tickets_intake_key"), ["intake_key"])
     op.create_index(op.f("ix_tickets_lead_department"), "tickets", ["lead_department"])
     op.create_index(op.f("ix_tickets_status"), "tickets", ["status"])
     with op.batch_alter_table("users") as batch:
@@ -102,5 +106,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_tickets_status"), table_name="tickets")
     op.drop_index(op.f("ix_tickets_lead_department"), table_name="tickets")
     with op.batch_alter_table("tickets") as batch:
+        batch.drop_constraint(op.f("uq_tickets_intake_key"), type_="unique")
         for column in reversed(_ticket_columns()):
             batch.drop_column(column.name)
