@@ -35,6 +35,7 @@ from agents.desk_stream import DeskStreams
 from agents.operator import SimulatedOperator
 from agents.roles import Role, grants
 from agents.shift_api import make_router as seat_router
+from agents.signin_throttle import SigninThrottle
 from agents.users_api import make_router as users_router
 from hotline.desk import Desk
 from hotline.runtime import Runtime
@@ -47,6 +48,7 @@ from tickets.api import make_router as tickets_router
 from tickets.drafts_api import make_router as drafts_router
 from tickets.intake_api import make_router as intake_router
 from tickets.lifecycle import Party
+from tickets.lookup_api import make_router as lookup_router
 from tickets.workflow_api import make_router as workflow_router
 
 __all__ = ["OPEN_OPERATIONS", "PROBLEM", "Problem", "create_app", "operations", "problem"]
@@ -233,6 +235,8 @@ def create_app(runtime: Runtime, *, people_clock: Callable[[], float] = time.tim
     )
     repeat_days = runtime.settings.repeat_caller_days
     app.include_router(intake_router(desk, centre=me, repeat_days=repeat_days))
+    # its own count of wrong tries, on the people's clock like the sign-ins'
+    app.include_router(lookup_router(desk, SigninThrottle(people_clock)))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -301,6 +305,8 @@ OPEN_OPERATIONS = frozenset(
         ("POST", "/api/v1/auth/token"),
         ("POST", "/api/v1/auth/refresh"),
         ("POST", "/api/v1/auth/logout"),
+        # citizens have no account: the number and the phone's last digits, throttled
+        ("POST", "/api/v1/public/lookup"),
         ("GET", "/healthz"),
         ("GET", "/readyz"),
         ("GET", "/metrics"),

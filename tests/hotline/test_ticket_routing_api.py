@@ -188,3 +188,39 @@ async def test_tickets_from_other_channels_come_in_once_and_repeats_are_linked(e
         ]
     async with sessions() as s:  # three tickets: the refused and repeated requests added none
         assert await s.scalar(select(func.count()).select_from(Ticket)) == 3
+
+
+async def test_a_citizen_looks_a_ticket_up_with_the_phones_last_digits_and_learns_nothing_else(
+    engine,
+) -> None:
+    sessions = session_factory(engine)
+    async with sessions() as s:
+        (number,) = [t.number for t in await create_tickets(s, _calls(1))]
+    people_now = [1_800_000_000.0]
+    runtime = SimpleNamespace(
+        sessions=sessions, now=lambda: NOW.timestamp(), settings=Settings(_env_file=None)
+    )
+    app = create_app(runtime, people_clock=lambda: people_now[0])  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+
+        async def ask(last4: str, which: str = number) -> httpx.Response:
+            return await client.post(
+                "/api/v1/public/lookup", json={"number": which, "phone_last4": last4}
+            )
+
+        r = await ask("5678")
+        assert r.status_code == 200, r.text
+        found = r.json()
+        assert (found["status"], found["status_text"]) == ("awaiting_routing", "待转办")
+        assert "13812345678" not in r.text and "张伟" not in r.text and "caller" not in found
+        assert (await ask("123")).status_code == 422  # four digits, named
+        wrong, unknown = await ask("0000"), await ask("5678", "00000026")
+        assert wrong.status_code == unknown.status_code == 404
+        assert wrong.json()["detail"] == unknown.json()["detail"]  # existence not told
+        for _ in range(4):  # five wrong tries in all on this number: locked
+            assert (await ask("1111")).status_code == 404
+        locked = await ask("5678")  # even the right digits wait now
+        assert locked.status_code == 429 and int(locked.headers["retry-after"]) > 0
+        people_now[0] += 3600
+        assert (await ask("5678")).status_code == 200
