@@ -149,6 +149,15 @@ class Settings(BaseSettings):
     signin_max_failures_per_address: int = Field(default=20, ge=1)
     signin_lock_s: float = Field(default=30.0, gt=0, description="First lock; doubles after.")
     signin_lock_max_s: float = Field(default=900.0, gt=0)
+    # Supervision of the tickets' deadlines (hotline/supervision_job.py).
+    supervision_interval_s: float = Field(
+        default=60.0, gt=0, description="How often running tickets are scanned for deadlines."
+    )
+    escalation_webhooks: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='JSON: department code -> URL escalations are POSTed to; "*" for the rest.',
+    )
+    escalation_timeout_s: float = Field(default=5.0, gt=0, le=120)
 
     @field_validator("ami_url")
     @classmethod
@@ -157,6 +166,14 @@ class Settings(BaseSettings):
             AmiTarget.parse(v)
             return v
         return None
+
+    @field_validator("escalation_webhooks")
+    @classmethod
+    def _check_webhooks(cls, v: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for department, url in v.items():
+            if not url.get_secret_value().startswith(("http://", "https://")):
+                raise ValueError(f"{department}: an http:// or https:// URL")
+        return v
 
     @field_validator("token_secret")
     @classmethod

@@ -230,6 +230,7 @@ def create_app(runtime: Runtime, *, people_clock: Callable[[], float] = time.tim
             dispatcher=auth.require(Role.DISPATCHER),
             department=auth.require(Role.DEPARTMENT),
             parties_of=parties_of,
+            supervisor=supervising,
             repeat_days=runtime.settings.repeat_caller_days,
         )
     )

@@ -33,6 +33,7 @@ from hotline.bus import Bus
 from hotline.controller import Controller
 from hotline.desk import Desk, DeskSettings
 from hotline.queue_log_sink import QueueLogSink
+from hotline.supervision_job import SupervisionJob
 from ivr.metrics import register_ivr_metrics
 from ivr.server import DbIvrDeps, app_of, start_agi_server, stop_agi_server
 from knowledge.live import LiveIndex
@@ -167,6 +168,7 @@ class Runtime:
         #: The tickets of calls answered while we were away, from the queue_log (built in
         #: :meth:`start`; run after every resync by :meth:`_resynced`).
         self.backfill: Backfill | None = None
+        self.supervision: SupervisionJob | None = None
         self._backfill_task: asyncio.Task[None] | None = None
         self._backfill_again = False
         #: Calls the live path drafted a ticket for in this process (the backfill leaves them
@@ -223,6 +225,14 @@ class Runtime:
         self.writer.start()
         self.bus.subscribe(TicketDraft, self.writer.submit, name="ticket_writer")
         self.desk.start()
+        self.supervision = SupervisionJob(
+            lambda: self.sessions,
+            self.now,
+            {d: url.get_secret_value() for d, url in s.escalation_webhooks.items()},
+            interval_s=s.supervision_interval_s,
+            timeout_s=s.escalation_timeout_s,
+        )
+        self.supervision.start()
         self.backfill = Backfill(
             self.sessions,
             source=s.queue_log_source,
@@ -534,6 +544,8 @@ class Runtime:
             await self.queue_log.close()
         if self.agi is not None:
             await stop_agi_server(self.agi)
+        if self.supervision is not None:
+            await self.supervision.stop()
         await self.desk.stop()
         if self.writer is not None:
             await self.writer.stop()

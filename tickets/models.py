@@ -142,6 +142,8 @@ class Ticket(Base):
     #: A leader's instruction (领导批示): supervised first.
     leader_instructed: Mapped[bool] = mapped_column(Boolean, server_default=false())
     state_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The supervision level escalated for this dispatch: 0 none, 1 due soon, 2 overdue.
+    escalated: Mapped[int] = mapped_column(SmallInteger, server_default="0", default=0)
     #: The earlier ticket of the same caller and matter within the repeat window (重复件).
     repeat_of: Mapped[int | None] = mapped_column(Integer)
     #: A ticket from another channel: its Idempotency-Key (unique) and the request's hash.

@@ -218,6 +218,7 @@ def _row_values(
             "limit_amount": limit.amount,
             "limit_unit": limit.unit.value,
             "extension_days": 0,
+            "escalated": 0,
             "claimed_by": None,
             "claimed_at": None,
         }

@@ -23,6 +23,7 @@ from tickets import workflow
 from tickets.api import mask_number
 from tickets.deadlines import Limit, Unit
 from tickets.models import Ticket, TicketStep
+from tickets.supervision import scan
 
 __all__ = ["StepIn", "WorkTicketOut", "make_router"]
 
@@ -99,6 +100,17 @@ class WorkTicketOut(BaseModel):
     allowed_steps: list[str] = Field(description="What the lifecycle allows next.")
 
 
+class FlagOut(BaseModel):
+    number: str
+    department: str
+    state: str
+    level: str = Field(description="due_soon or overdue.")
+    due_at: str | None
+    remaining_s: float = Field(description="Working-clock seconds left (negative: overdue).")
+    leader_instructed: bool
+    escalated: str = Field(description="The level already escalated: none, due_soon, overdue.")
+
+
 class StepOut(BaseModel):
     at: str
     actor: str
@@ -165,6 +177,7 @@ def make_router(
     dispatcher: Any,
     department: Any,
     parties_of: Callable[[Any], frozenset[lc.Party]],
+    supervisor: Any = None,
     repeat_days: float = 30.0,
 ) -> APIRouter:
     """Routes on ``store`` (``sessions()``, ``now()`` in epoch seconds). ``centre``,
@@ -311,6 +324,26 @@ def make_router(
             raise HTTPException(422, f"step: a department takes {allowed}, not {body.step.value}")
         data = workflow.StepData(note=body.note, days=body.days)
         return await take(who, number, body.step, lc.Party.DEPARTMENT, data)
+
+    @router.get("/api/v1/supervision", response_model=list[FlagOut])
+    async def supervision(who: Annotated[Any, Depends(supervisor)]) -> list[dict[str, Any]]:
+        """The running tickets due soon or overdue now: leader-instructed first, then overdue,
+        then the least time left; and the level already escalated to their department."""
+        async with store.sessions()() as session:
+            flags = await scan(session, now())
+        return [
+            {
+                "number": f.number,
+                "department": f.department,
+                "state": f.state,
+                "level": f.level.label,
+                "due_at": _iso(f.due_at),
+                "remaining_s": f.remaining_s,
+                "leader_instructed": f.leader_instructed,
+                "escalated": f.escalated.label,
+            }
+            for f in flags
+        ]
 
     return router
 
