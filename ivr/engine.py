@@ -18,7 +18,9 @@ Exits (``IVR_RESULT`` and the ``exit`` label of ``hotline_ivr_sessions_total``):
 ``queue`` (the caller chose a queue), ``fallback`` (sent to the operator after invalid keys,
 silence or an error), ``self_service`` (served by the IVR alone: a ticket's progress heard, an
 announcement that answered the call, or "end the call" chosen), ``hangup`` (the caller hung
-up before any of those), and for the survey ``survey`` (answered) or ``survey_none``.
+up before any of those), and for the survey ``survey`` (answered) or ``survey_none``. The
+callback script (the centre calling a citizen back about a ticket) says who calls and why,
+then asks the survey's question; its answer is a :class:`RecordCallback` effect.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ __all__ = [
     "Finish",
     "LoadContext",
     "LookupTicket",
+    "RecordCallback",
     "RecordSurvey",
     "State",
     "TicketInfo",
@@ -51,6 +54,8 @@ __all__ = [
 ]
 
 SURVEY_SCRIPT = "survey"
+#: The callback of a ticket (``AGI(agi://.../callback,<ticket number>)``): the same rating.
+CALLBACK_SCRIPT = "callback"
 SURVEY_SCORES = {"1": 1, "2": 2, "3": 3}  # satisfied, basically satisfied, dissatisfied
 MAX_FALLBACKS = 3  # fallbacks that lead to more menus; then the operator, whatever they say
 
@@ -64,17 +69,23 @@ class CallInfo:
     uniqueid: str = ""
     linkedid: str = ""
     language: str = "zh"
+    #: The callback script's ticket number (its first argument).
+    ticket: str = ""
 
     @classmethod
     def from_env(cls, env: Any) -> CallInfo:
         args = env.args
+        script = env.script or "ivr"
+        first = args[0] if args and args[0] else ""
+        callback = script == CALLBACK_SCRIPT
         return cls(
-            script=env.script or "ivr",
+            script=script,
             caller=env.caller,
             channel=env.get("channel"),
             uniqueid=env.get("uniqueid"),
-            linkedid=(args[0] if args and args[0] else env.get("uniqueid")),
+            linkedid=(first if first and not callback else env.get("uniqueid")),
             language=env.get("language") or "zh",
+            ticket=first if callback else "",
         )
 
 
@@ -118,6 +129,14 @@ class RecordSurvey:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordCallback:
+    """The citizen's rating at the callback of ``ticket``."""
+
+    ticket: str
+    score: int
+
+
+@dataclass(frozen=True, slots=True)
 class Finish:
     exit: str
     menu: str
@@ -146,7 +165,7 @@ class EffectFailed:
     error: str = ""
 
 
-Command = AgiCommand | LoadContext | LookupTicket | RecordSurvey | Finish
+Command = AgiCommand | LoadContext | LookupTicket | RecordSurvey | RecordCallback | Finish
 Answer = AgiReply | HangupNotice | Context | TicketResult | EffectDone | EffectFailed | None
 
 
@@ -203,6 +222,12 @@ def start(menus: Menus, call: CallInfo) -> tuple[State, Command]:
     if call.script == SURVEY_SCRIPT:
         s = State(menus, call, phase="survey", language=lang)
         return s, AgiCommand(get_data(_sys(menus).survey_question.sound, _digit_ms(menus), 1))
+    if call.script == CALLBACK_SCRIPT:
+        s = State(menus, call, phase="survey", language=lang)
+        if not call.ticket:  # the dialplan gave no ticket: nothing to ask about
+            fin = Finish("error", CALLBACK_SCRIPT, {"SURVEY_RESULT": "error"})
+            return replace(s, finish=fin), fin
+        return _seq(s, [stream_file(_sys(menus).callback_intro.sound)], "survey_ask")
     district = district_for(menus, call.caller) if call.caller else None
     s = State(menus, call, phase="context", language=lang, district=district)
     return s, LoadContext(call.caller, district)
@@ -272,8 +297,8 @@ def _hangup_exit(state: State) -> tuple[State, Command]:
         fin = _make_finish(state)
         if fin.exit in ("queue", "fallback"):  # gone before reaching the queue
             fin = Finish("hangup", fin.menu, {**fin.variables, "IVR_RESULT": "hangup"})
-    elif state.call.script == SURVEY_SCRIPT:
-        fin = Finish("survey" if state.score else "hangup", SURVEY_SCRIPT, {})
+    elif state.call.script in (SURVEY_SCRIPT, CALLBACK_SCRIPT):
+        fin = Finish("survey" if state.score else "hangup", state.call.script, {})
     else:
         exit_ = "self_service" if state.served else "hangup"
         fin = Finish(exit_, state.node or "start", {"IVR_RESULT": exit_})
@@ -484,12 +509,15 @@ def _phase_survey(state: State, answer: Answer) -> tuple[State, Command]:
     key = answer.result[:1] if isinstance(answer, AgiReply) and answer.ok else ""
     if key in SURVEY_SCORES:
         score = SURVEY_SCORES[key]
-        return replace(state, phase="survey_record", score=score), RecordSurvey(
-            state.call.linkedid, score
+        record: Command = (
+            RecordCallback(state.call.ticket, score)
+            if state.call.script == CALLBACK_SCRIPT
+            else RecordSurvey(state.call.linkedid, score)
         )
+        return replace(state, phase="survey_record", score=score), record
     tries = state.tries + 1
     if tries > menus.timeouts.retries:
-        fin = Finish("survey_none", SURVEY_SCRIPT, {"SURVEY_RESULT": "none"})
+        fin = Finish("survey_none", state.call.script, {"SURVEY_RESULT": "none"})
         return replace(state, finish=fin), fin
     sorry = _sys(menus).invalid if key else _sys(menus).silence
     return _seq(replace(state, tries=tries), [stream_file(sorry.sound)], "survey_ask")
@@ -511,7 +539,7 @@ def _phase_survey_record(state: State, answer: Answer) -> tuple[State, Command]:
 
 
 def _phase_survey_finish(state: State, answer: Answer) -> tuple[State, Command]:
-    fin = Finish("survey", SURVEY_SCRIPT, dict(state.variables))
+    fin = Finish("survey", state.call.script, dict(state.variables))
     return replace(state, finish=fin), fin
 
 

@@ -161,6 +161,8 @@ class SystemSounds(_Model):
     no_caller_id: Prompt
     survey_question: Prompt
     survey_thanks: Prompt
+    #: Heard first when the centre calls a citizen back about a ticket (the callback survey).
+    callback_intro: Prompt
 
 
 class StatusSounds(_Model):

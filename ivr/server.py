@@ -44,6 +44,7 @@ from ivr.engine import (
     Finish,
     LoadContext,
     LookupTicket,
+    RecordCallback,
     RecordSurvey,
     TicketInfo,
     TicketResult,
@@ -75,6 +76,8 @@ class IvrDeps(Protocol):
 
     async def record_satisfaction(self, linkedid: str, score: int) -> str: ...
 
+    async def record_callback(self, ticket: str, score: int) -> str: ...
+
 
 class StaticDeps:
     """In-memory dependencies, for tests, the benchmark and a backend without a database."""
@@ -90,6 +93,7 @@ class StaticDeps:
         self.tickets = tickets or {}
         self.now = now
         self.surveys: dict[str, int] = {}
+        self.callbacks: dict[str, int] = {}
 
     async def context(self, caller: str, district: str | None) -> Context:
         open_ = [
@@ -111,6 +115,10 @@ class StaticDeps:
 
     async def record_satisfaction(self, linkedid: str, score: int) -> str:
         self.surveys[linkedid] = score
+        return "applied"
+
+    async def record_callback(self, ticket: str, score: int) -> str:
+        self.callbacks[ticket] = score
         return "applied"
 
 
@@ -166,6 +174,13 @@ class DbIvrDeps:
 
         async with self.sessions() as session:
             return await tickets.record_satisfaction(session, linkedid, score)
+
+    async def record_callback(self, ticket: str, score: int) -> str:
+        from tickets import workflow
+
+        at = datetime.fromtimestamp(self.now(), UTC)
+        async with self.sessions() as session:
+            return await workflow.record_callback(session, ticket, score, at)
 
 
 class IvrApp:
@@ -272,6 +287,8 @@ class IvrApp:
                     return TicketResult(await self.deps.lookup_ticket(cmd.number, cmd.caller))
                 if isinstance(cmd, RecordSurvey):
                     return EffectDone(await self.deps.record_satisfaction(cmd.linkedid, cmd.score))
+                if isinstance(cmd, RecordCallback):
+                    return EffectDone(await self.deps.record_callback(cmd.ticket, cmd.score))
         except asyncio.CancelledError:
             raise
         except Exception as e:

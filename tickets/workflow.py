@@ -348,3 +348,31 @@ def deadline_of(ticket: Ticket, steps: Sequence[TicketStep], now: datetime) -> D
         extension=ticket.extension_days or 0,
         stops=stops_of(steps),
     )
+
+
+#: The survey's keys (1, 2, 3) as a callback's rating.
+RATING_OF_SCORE = {
+    1: lc.Rating.SATISFIED,
+    2: lc.Rating.BASICALLY_SATISFIED,
+    3: lc.Rating.DISSATISFIED,
+}
+#: Who takes a callback answered in the IVR.
+IVR_CALLBACK = lc.Actor("ivr-callback", lc.Party.SYSTEM)
+
+
+async def record_callback(session: AsyncSession, number: str, score: int, at: datetime) -> str:
+    """The citizen's rating keyed in at a callback: the ticket's ``call_back`` step (a
+    dissatisfied one reopens it). ``applied``, or why not (the ticket moved on, or is
+    unknown): the IVR thanks the citizen either way."""
+    try:
+        await take_step(
+            session,
+            number,
+            lc.Step.CALL_BACK,
+            IVR_CALLBACK,
+            at,
+            StepData(rating=RATING_OF_SCORE[score], note="rated in the callback call"),
+        )
+    except (TicketNotFound, BadNumber, lc.IllegalTransition, Changed) as e:
+        return f"refused: {e}"
+    return "applied"

@@ -14,6 +14,7 @@ from ivr.engine import (
     Finish,
     LoadContext,
     LookupTicket,
+    RecordCallback,
     RecordSurvey,
     TicketInfo,
     TicketResult,
@@ -48,13 +49,14 @@ def drive(
     context: Context | None = None,
     tickets: dict[str, tuple[str, str]] | None = None,
     fail_lookup: bool = False,
+    ticket: str = "",
 ):
     """Run a session; returns (finish, transcript, asterisk side, effects)."""
     side = AsteriskAgiSide(press)
     decoder = AgiDecoder()
     decoder.feed(b"agi_network: yes\n\n")
     effects = []
-    state, cmd = start(menus, CallInfo(script, caller, linkedid="1795966595.0"))
+    state, cmd = start(menus, CallInfo(script, caller, linkedid="1795966595.0", ticket=ticket))
     for _ in range(500):
         if isinstance(cmd, Finish):
             return cmd, side.transcript, side, effects
@@ -71,7 +73,7 @@ def drive(
                 found = (tickets or {}).get(cmd.number)
                 ok = found is not None and found[0] == cmd.caller
                 answer = TicketResult(TicketInfo(cmd.number, found[1]) if ok else None)
-        elif isinstance(cmd, RecordSurvey):
+        elif isinstance(cmd, RecordSurvey | RecordCallback):
             answer = EffectDone("applied")
         else:
             raise AssertionError(cmd)
@@ -258,6 +260,25 @@ def test_survey_records_the_key_against_the_linkedid(menus):
     assert fin.exit == "survey_none" and not any(isinstance(e, RecordSurvey) for e in effects)
     fin, _, _, _ = drive(menus, keys({"hotline/survey": [HANGUP]}), script="survey")
     assert fin.exit == "hangup"
+
+
+def test_a_callback_says_why_it_calls_then_records_the_rating_against_the_ticket(menus):
+    number = make_number(7)
+    fin, tr, side, effects = drive(
+        menus, keys({"hotline/survey": ["3"]}), script="callback", ticket=number
+    )
+    assert tr[:2] == ['STREAM FILE hotline/callback-intro ""', "GET DATA hotline/survey 5000 1"]
+    assert RecordCallback(number, 3) in effects
+    assert not any(isinstance(e, RecordSurvey) for e in effects)
+    assert (fin.exit, fin.menu, side.variables["SURVEY_RESULT"]) == ("survey", "callback", "3")
+    fin, _, _, effects = drive(menus, keys({}), script="callback", ticket=number)
+    assert (fin.exit, fin.menu) == ("survey_none", "callback")
+    fin, _, _, _ = drive(
+        menus, keys({"hotline/survey": [HANGUP]}), script="callback", ticket=number
+    )
+    assert (fin.exit, fin.menu) == ("hangup", "callback")
+    fin, tr, _, _ = drive(menus, keys({}), script="callback")  # the dialplan gave no ticket
+    assert (fin.exit, fin.menu, tr) == ("error", "callback", [])
 
 
 def test_missing_prompt_recordings_still_reach_an_operator(menus):

@@ -164,3 +164,40 @@ async def test_db_deps_survey_and_lookup(engine):
     assert (await deps.context(t.caller_num, None)).open_ticket.number == t.number
     assert await deps.record_satisfaction(t.linkedid, 1) == "applied"
     assert await deps.record_satisfaction("nope", 1) == "pending"
+
+
+async def test_a_callback_rating_closes_or_reopens_the_replied_ticket(engine) -> None:
+    from ivr.engine import CallInfo
+    from pbx.agi import AgiEnv
+    from tickets import lifecycle as lc
+    from tickets import workflow
+
+    sessions = session_factory(engine)
+    async with sessions() as s:
+        tickets = await create_tickets(s, [draft(1), draft(3)])  # odd: to be routed
+    for t in tickets:  # dispatched, accepted and replied: waiting for the callback
+        for what, who, data in [
+            (lc.Step.DISPATCH, lc.Party.DISPATCHER, workflow.StepData(department="water")),
+            (lc.Step.ACCEPT, lc.Party.DEPARTMENT, None),
+            (lc.Step.REPLY, lc.Party.DEPARTMENT, workflow.StepData(note="已处理")),
+        ]:
+            async with sessions() as s:
+                actor = lc.Actor("u", who, department="water")
+                await workflow.take_step(s, t.number, what, actor, NOW, data)
+    deps = DbIvrDeps(sessions, now=NOW.timestamp)
+    env = AgiEnv({"network_script": "callback", "arg_1": tickets[0].number, "uniqueid": "9.1"})
+    call = CallInfo.from_env(env)
+    assert (call.script, call.ticket, call.linkedid) == ("callback", tickets[0].number, "9.1")
+    assert await deps.record_callback(call.ticket, 1) == "applied"
+    assert await deps.record_callback(tickets[1].number, 3) == "applied"
+    assert (await deps.record_callback(tickets[0].number, 2)).startswith(
+        "refused: cannot call_back"
+    )
+    async with sessions() as s:
+        got = {t.number: (t.status, t.rating) for t in (await s.scalars(select(Ticket))).all()}
+        steps = await workflow.steps_of(s, tickets[0].id)
+    assert got == {
+        tickets[0].number: ("called_back", "satisfied"),
+        tickets[1].number: ("reopened", "dissatisfied"),
+    }
+    assert (steps[-1].actor, steps[-1].party) == ("ivr-callback", "system")
