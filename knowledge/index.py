@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from knowledge.tokens import tokenize
+from words.tokens import tokenize
 
 __all__ = ["ArticleIndex", "Hit", "IndexedArticle", "Prepared", "prepare"]
 
