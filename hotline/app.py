@@ -43,6 +43,7 @@ from ivr.menus import load_menus
 from knowledge.api import make_router as knowledge_router
 from metrics.api import make_router as history_router
 from routing.calls import rounded
+from routing.suggestions_api import make_router as suggestions_router
 from tickets.api import make_router as tickets_router
 from tickets.drafts_api import make_router as drafts_router
 
@@ -210,6 +211,7 @@ def create_app(runtime: Runtime, *, people_clock: Callable[[], float] = time.tim
             runtime, reader=auth.require(Role.OPERATOR), admin=auth.require(Role.ADMIN)
         )
     )
+    app.include_router(suggestions_router(runtime.routing_help, reader=auth.require(Role.OPERATOR)))
     # Local periods at the centre's offset, the one its opening hours use (config/ivr.yaml).
     offset = load_menus(runtime.settings.config_dir).hours.utc_offset_hours
     supervisor = [Depends(auth.require(Role.SUPERVISOR))]
