@@ -47,7 +47,9 @@ _GRAM = "\x00"
 #: A word in more than this share of the matters (杭州, 管理) only adds to the scores of the
 #: matters rarer words found: walking its postings (thousands of matters in a 7,000-row
 #: catalogue) would cost milliseconds for a weight its idf makes near zero.
+#: Short postings are walked whatever their share (a small catalogue loses no match).
 COMMON_SHARE = 0.5
+COMMON_MIN = 200
 
 
 def _is_cjk(ch: str) -> bool:
@@ -177,7 +179,7 @@ class Suggester:
         query = dict.fromkeys([*self._tokenize(text), *(_GRAM + g for g in bigrams(text))])
         found = [(w, p) for w, p in ((w, self._postings.get(w)) for w in query) if p]
         found.sort(key=lambda wp: len(wp[1]))  # rarest first
-        common = COMMON_SHARE * len(self._prepared)
+        common = max(COMMON_SHARE * len(self._prepared), COMMON_MIN)
         scores: dict[int, float] = {}
         get = scores.get
         for word, posting in found:
