@@ -219,6 +219,8 @@ class Runtime:
         await self._load_knowledge_starter()
         if self.warm_knowledge:
             self.knowledge.warm()
+            # The routing help's index (seconds for a 7,000-matter list), off the event loop.
+            asyncio.get_running_loop().run_in_executor(None, self.routing_help)
         self.spool = Spool(spool_dir_for(s.spool_dir, self.database_url))
         self.writer = TicketWriter(
             self.sessions,

@@ -72,6 +72,17 @@ def test_dispatchers_choices_change_the_ranking() -> None:
     assert codes(taught, "装修") == ["M2"]  # a word no catalogue field had
     assert codes(s, "装修") == []  # the original is unchanged
     assert codes(s.taught([]), "噪音 装修")[0] == "M1"  # teaching replaces, not adds
+    # one choice is an anecdote: a word counts once two of a matter's choices had it
+    assert codes(s.taught([("装修 电钻", "M2")]), "装修") == []
+
+
+def test_choices_teach_the_shipped_catalogue_citizens_words(shipped: Suggester) -> None:
+    text = "十几户村民商量好一起去市里反映问题"
+    assert codes(shipped, text)[:1] != ["XF2-002"]
+    taught = shipped.taught(
+        [("村民们约好一起去市里反映情况", "XF2-002"), ("几户村民要一起去市里反映", "XF2-002")]
+    )
+    assert codes(taught, text)[:1] == ["XF2-002"]
 
 
 def test_learn_counts_a_word_once_per_description_and_skips_unknown_matters() -> None:
