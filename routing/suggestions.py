@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import math
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -28,6 +27,7 @@ from dataclasses import dataclass, replace
 
 from config.catalogue import Catalogue, Matter
 from routing.learned_choices import Choice, LearnedWords, learn
+from words.bm25 import add_posting, idf, saturate
 from words.tokens import tokenize as jieba_words
 
 __all__ = ["MAX_TEXT", "Suggester", "Suggestion", "bigrams"]
@@ -40,8 +40,6 @@ WEIGHTS = (3.0, 2.5, 1.0, 2.0, 0.6)
 #: Length normalisation per field (BM25's b): a matter with forty keywords is not forty
 #: times more likely than one with four.
 B = (0.3, 0.5, 0.2, 0.3, 0.5)
-#: Term-frequency saturation (BM25's k1).
-K1 = 1.2
 #: Bigrams live in the same postings as words, under this prefix (no word starts with it).
 _GRAM = "\x00"
 #: A word in more than this share of the matters (杭州, 管理) only adds to the scores of the
@@ -167,11 +165,9 @@ class Suggester:
                 for word, k in counts.items():
                     tf[word] = tf.get(word, 0.0) + weight * k / norm
             for word, f in tf.items():
-                postings.setdefault(word, {})[index] = f * (K1 + 1.0) / (K1 + f)
+                postings.setdefault(word, {})[index] = saturate(f)
         self._postings = postings
-        self._idf = {
-            w: math.log(1.0 + (n - len(ps) + 0.5) / (len(ps) + 0.5)) for w, ps in postings.items()
-        }
+        self._idf = {w: idf(n, len(ps)) for w, ps in postings.items()}
 
     def taught(self, choices: Iterable[Choice | tuple[str, str]]) -> Suggester:
         """A suggester over the same catalogue that also knows the words of these
@@ -189,17 +185,8 @@ class Suggester:
         found.sort(key=lambda wp: len(wp[1]))  # rarest first
         common = max(COMMON_SHARE * len(self._prepared), COMMON_MIN)
         scores: dict[int, float] = {}
-        get = scores.get
         for word, posting in found:
-            idf = self._idf[word]
-            if len(posting) > common:
-                for index in scores:
-                    weight = posting.get(index)
-                    if weight is not None:
-                        scores[index] += idf * weight
-            else:
-                for index, weight in posting.items():
-                    scores[index] = get(index, 0.0) + idf * weight
+            add_posting(scores, posting, self._idf[word], candidates_only=len(posting) > common)
         best = heapq.nlargest(limit, scores.items(), key=lambda kv: (kv[1], -kv[0]))
         out = []
         for index, score in best:
