@@ -77,12 +77,12 @@ def test_dispatchers_choices_change_the_ranking() -> None:
 
 
 def test_choices_teach_the_shipped_catalogue_citizens_words(shipped: Suggester) -> None:
-    text = "十几户村民商量好一起去市里反映问题"
-    assert codes(shipped, text)[:1] != ["XF2-002"]
+    text = "共享充电宝的押金一直退不回来"
+    assert "SJ-024" not in codes(shipped, text)  # 押金 is a landlord's deposit (FG-004)
     taught = shipped.taught(
-        [("村民们约好一起去市里反映情况", "XF2-002"), ("几户村民要一起去市里反映", "XF2-002")]
+        [("借了个共享充电宝，押金不给退", "SJ-024"), ("充电宝押金退不了", "SJ-024")]
     )
-    assert codes(taught, text)[:1] == ["XF2-002"]
+    assert codes(taught, text)[:1] == ["SJ-024"]
 
 
 def test_learn_counts_a_word_once_per_description_and_skips_unknown_matters() -> None:
@@ -121,8 +121,8 @@ def test_a_dismissal_is_flagged_for_labour_arbitration(shipped: Suggester) -> No
 def test_the_held_out_sample_beats_the_baselines(shipped: Suggester) -> None:
     """The held-out part (every third description, set apart before any tuning) is ranked
     better than by the matter with most keywords found verbatim, and far better than always
-    the most frequent matter; the floors are some points under what was measured (top-1 72%,
-    top-3 93% for 115 descriptions) so that a change making it worse fails."""
+    the most frequent matter; the floors are some points under what was measured (top-1 73%,
+    top-3 92% for 115 descriptions) so that a change making it worse fails."""
     held, dev = sample("held_out"), sample("dev")
     assert len(held) >= 100 and len(held) + len(dev) >= 300
     catalogue = shipped.catalogue
