@@ -316,12 +316,13 @@ def cli() -> None:
         return
     result = asyncio.run(main(args))
     # The IVR's FastAGI figures and the simulator's calls per second (their own event loops).
-    from bench import agi, backfill, knowledge, sim, ticket_flow
+    from bench import agi, backfill, knowledge, routing_help, sim, ticket_flow
 
     agi.run(result)
     sim.run(result)
     backfill.run(result)
     knowledge.run(result)
+    routing_help.run(result)
     ticket_flow.run(result)
     write(result)
 

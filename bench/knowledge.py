@@ -143,7 +143,7 @@ def generate(n: int, seed: int = 1) -> list[Any]:
 
 
 def _jieba_load_seconds(tmp: str) -> float:
-    code = "from knowledge import tokens; tokens.load(); print(tokens.load_seconds)"
+    code = "from words import tokens; tokens.load(); print(tokens.load_seconds)"
     env = {**os.environ, "TMPDIR": tmp}  # jieba keeps its cache file in the temporary folder
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
@@ -163,9 +163,9 @@ def _percentile(sorted_ms: list[float], q: float) -> float:
 
 
 def _bench(articles: int, queries: int, seed: int) -> dict[str, Any]:
-    from knowledge import tokens
     from knowledge.index import ArticleIndex, prepare
     from knowledge.stored_words import prepared, to_stored
+    from words import tokens
 
     with tempfile.TemporaryDirectory() as tmp:
         cold = _jieba_load_seconds(tmp)

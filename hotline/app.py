@@ -37,6 +37,7 @@ from agents.roles import Role, grants
 from agents.shift_api import make_router as seat_router
 from agents.signin_throttle import SigninThrottle
 from agents.users_api import make_router as users_router
+from config.catalogue import load_catalogue
 from hotline.desk import Desk
 from hotline.runtime import Runtime
 from ivr.api import make_router as announcements_router
@@ -44,6 +45,8 @@ from ivr.menus import load_menus
 from knowledge.api import make_router as knowledge_router
 from metrics.api import make_router as history_router
 from routing.calls import rounded
+from routing.suggestions import Suggester
+from routing.suggestions_api import make_router as suggestions_router
 from tickets.api import make_router as tickets_router
 from tickets.drafts_api import make_router as drafts_router
 from tickets.intake_api import make_router as intake_router
@@ -215,6 +218,8 @@ def create_app(runtime: Runtime, *, people_clock: Callable[[], float] = time.tim
             runtime, reader=auth.require(Role.OPERATOR), admin=auth.require(Role.ADMIN)
         )
     )
+    routing_help = getattr(runtime, "routing_help", None) or _routing_help_of_its_own(runtime)
+    app.include_router(suggestions_router(routing_help, reader=auth.require(Role.OPERATOR)))
     # Local periods at the centre's offset, the one its opening hours use (config/ivr.yaml).
     offset = load_menus(runtime.settings.config_dir).hours.utc_offset_hours
     supervisor = [Depends(auth.require(Role.SUPERVISOR))]
@@ -265,6 +270,11 @@ def _desk_of_its_own(runtime: Any) -> Desk:
         seat_state=lambda interface: "unknown",
         resolution_changed=lambda resolved: None,
     )
+
+
+def _routing_help_of_its_own(runtime: Any) -> Callable[[], Suggester]:
+    """The routing help of an app over a bare runtime (tests of other routes)."""
+    return functools.cache(lambda: Suggester(load_catalogue(runtime.settings.config_dir)))
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

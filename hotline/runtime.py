@@ -5,6 +5,7 @@ them in reverse. ``hotline serve`` and ``hotline simulate`` both run on it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import random
@@ -23,6 +24,7 @@ from agents.desk_stream import DeskStreams
 from agents.operator import SimulatedOperator
 from agents.seat_lifecycle import SeatLifecycle
 from agents.seats import SeatChanged
+from config.catalogue import load_catalogue
 from config.knowledge import FILE_NAME as KNOWLEDGE_FILE
 from config.knowledge import load_starter
 from config.pause_codes import load_pause_codes
@@ -44,6 +46,7 @@ from pbx.ami import AmiAuthError, AmiLink
 from pbx.gateway import AmiGateway
 from pbx.simulator import CallerInfo, Simulator, SimulatorConfig
 from pbx.simulator.agi import run_ivr, typical_caller
+from routing.suggestions import Suggester
 from tickets.db import make_engine, session_factory, upgrade
 from tickets.service import TicketDraft
 from tickets.spool import Spool
@@ -177,6 +180,10 @@ class Runtime:
         self.bus.subscribe(TicketDraft, self._note_drafted, name="backfill")
         #: The knowledge base's search index (built in a worker thread from :meth:`start`).
         self.knowledge = LiveIndex(lambda: self.sessions)
+        #: The departments and matters (config/departments.yaml, config/matters.csv; ConfigError
+        #: names file and line) and the routing help over them, built on first use.
+        self.catalogue = load_catalogue(settings.config_dir)
+        self.routing_help = functools.cache(lambda: Suggester(self.catalogue))
         #: The operators' seats: sign-in, pause with a code, sign-out over the gateway, kept in
         #: the store and put back after each resync (agents.seat_lifecycle).
         self.seat_lifecycle = SeatLifecycle(
@@ -214,6 +221,8 @@ class Runtime:
         await self._load_knowledge_starter()
         if self.warm_knowledge:
             self.knowledge.warm()
+            # The routing help's index (seconds for a 7,000-matter list), off the event loop.
+            asyncio.get_running_loop().run_in_executor(None, self.routing_help)
         self.spool = Spool(spool_dir_for(s.spool_dir, self.database_url))
         self.writer = TicketWriter(
             self.sessions,

@@ -28,7 +28,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from knowledge.tokens import tokenize
+from words.bm25 import add_posting, idf, saturate
+from words.tokens import tokenize
 
 __all__ = ["ArticleIndex", "Hit", "IndexedArticle", "Prepared", "prepare"]
 
@@ -190,7 +191,7 @@ class ArticleIndex:
             posting = postings.get(word)
             if posting is None:
                 posting = postings[word] = {}
-            posting[doc_id] = f * (K1 + 1.0) / (K1 + f)
+            posting[doc_id] = saturate(f, K1)
 
     # -- search --------------------------------------------------------------------------
     def search(self, query: str, at: datetime, limit: int = 10) -> list[Hit]:
@@ -209,23 +210,15 @@ class ArticleIndex:
         for word in dict.fromkeys(self._tokenize(query)):
             posting = self._postings.get(word)
             if posting:
-                idf = math.log(1.0 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
-                terms.append((idf, posting))
+                terms.append((idf(n, len(posting)), posting))
         terms.sort(key=lambda t: -t[0])
         left = [0.0] * (len(terms) + 1)  # the most the words from i on can add
         for i in range(len(terms) - 1, -1, -1):
             left[i] = left[i + 1] + terms[i][0] * (K1 + 1.0)
         scores: dict[int, float] = {}
-        get = scores.get
-        for i, (idf, posting) in enumerate(terms):
-            if i and self._kth_score(scores, at, limit) > left[i]:
-                for doc_id in scores:
-                    weight = posting.get(doc_id)
-                    if weight is not None:
-                        scores[doc_id] += idf * weight
-            else:
-                for doc_id, weight in posting.items():
-                    scores[doc_id] = get(doc_id, 0.0) + idf * weight
+        for i, (word_idf, posting) in enumerate(terms):
+            beaten = bool(i) and self._kth_score(scores, at, limit) > left[i]
+            add_posting(scores, posting, word_idf, candidates_only=beaten)
         return self._best_valid(scores, at, limit)
 
     def _best_valid(self, scores: dict[int, float], at: datetime, limit: int) -> list[Hit]:

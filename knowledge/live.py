@@ -25,11 +25,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.knowledge import ArticleData
-from knowledge import tokens
 from knowledge.index import ArticleIndex, Hit, IndexedArticle, Prepared, prepare
 from knowledge.models import Article
 from knowledge.service import indexed, searchable_articles
 from knowledge.stored_words import prepared, to_stored
+from words import tokens
 
 __all__ = ["IndexUnavailable", "LiveIndex"]
 

@@ -4,7 +4,7 @@ segment every article again.
 Segmenting is what the index costs: jieba takes about 1.5 ms for an article of 360 characters
 (10,000 articles: 15 to 25 s of CPU), filing the counts takes 0.1 ms. So the counts computed
 when an article is written (in a worker thread, before the transaction) are kept in the
-article's ``words`` column with the tokenizer's :data:`knowledge.tokens.VERSION`; the build
+article's ``words`` column with the tokenizer's :data:`words.tokens.VERSION`; the build
 uses them when the version matches and segments only the articles that have none (the starter
 set, loaded at start before jieba is) or counts of another version (after a jieba upgrade).
 """
@@ -16,7 +16,7 @@ from collections import Counter
 from typing import Any
 
 from knowledge.index import FIELDS, IndexedArticle, Prepared, prepare
-from knowledge.tokens import VERSION
+from words.tokens import VERSION
 
 __all__ = ["prepared", "to_stored"]
 
@@ -29,7 +29,7 @@ def to_stored(p: Prepared) -> dict[str, Any]:
 def prepared(article: IndexedArticle, stored: object) -> Prepared:
     """``article`` with its stored counts when they are of this tokenizer's version and
     well formed; otherwise segmented now (slow: call it off the event loop). Words are
-    interned, as :func:`knowledge.tokens.tokenize` gives them."""
+    interned, as :func:`words.tokens.tokenize` gives them."""
     if isinstance(stored, dict) and stored.get("version") == VERSION:
         fields = [stored.get(f) for f in FIELDS]
         if all(isinstance(c, dict) for c in fields):

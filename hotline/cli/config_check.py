@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from config.catalogue import check_catalogue, load_catalogue
 from config.knowledge import FILE_NAME as KNOWLEDGE_FILE
 from config.knowledge import check_starter, load_starter
 from config.pause_codes import check_pause_codes, load_pause_codes
@@ -34,13 +35,16 @@ def check(
 ) -> None:
     """Find unreachable menu nodes, loops with no way out, keys used twice in one node,
     queues and sounds that do not exist, knowledge articles that break the rules, skills naming
-    unknown queues, pause codes without a label or limit; say file, line and fix."""
+    unknown queues, pause codes without a label or limit, matters of an unknown department,
+    codes written twice, a missing time limit or an unknown legal route; say file, line and
+    fix."""
     if config_dir is None:
         config_dir = load_settings().config_dir
     problems = check_config(config_dir) + check_starter(config_dir)
     ivr_ok = not any(p.severity == "error" for p in problems)
     known_queues = set(load_menus(config_dir).queues) if ivr_ok else None
     problems += check_skills(config_dir, known_queues) + check_pause_codes(config_dir)
+    problems += check_catalogue(config_dir)
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
         colour = "red" if p.severity == "error" else "yellow"
@@ -53,9 +57,11 @@ def check(
     menus = load_menus(config_dir)
     articles = len(load_starter(config_dir)) if (config_dir / KNOWLEDGE_FILE).exists() else 0
     skills, codes = load_skills(config_dir), load_pause_codes(config_dir)
+    catalogue = load_catalogue(config_dir)
     out.print(
         f"[green]ok[/]: {config_dir}: {len(menus.nodes)} menu nodes, {len(menus.queues)} queues, "
         f"{len(menus.districts)} districts, {len(skills.groups)} skill groups, "
         f"{len(codes.codes)} pause codes, {articles} knowledge articles, "
+        f"{len(catalogue.departments)} departments, {len(catalogue.matters)} matters, "
         f"{len(problems)} warning(s)"
     )

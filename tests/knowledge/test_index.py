@@ -9,7 +9,7 @@ import pytest
 from config.knowledge import load_starter
 from config.settings import CONFIG_DIR
 from knowledge.index import ArticleIndex, IndexedArticle
-from knowledge.tokens import STOP_WORDS, tokenize
+from words.tokens import STOP_WORDS, tokenize
 
 AT = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 

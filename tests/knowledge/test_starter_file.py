@@ -17,8 +17,9 @@ from hotline.cli import app
 
 @pytest.fixture
 def cfg(tmp_path: Path) -> Path:
-    for path in CONFIG_DIR.glob("*.yaml"):  # every data file `hotline config check` reads
-        shutil.copy(path, tmp_path / path.name)
+    for pattern in ("*.yaml", "*.csv"):  # every data file `hotline config check` reads
+        for path in CONFIG_DIR.glob(pattern):
+            shutil.copy(path, tmp_path / path.name)
     return tmp_path
 
 

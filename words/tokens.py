@@ -1,5 +1,5 @@
-"""Words of Chinese (and mixed ASCII) text for the knowledge base's search: jieba's
-segmentation, normalised, without stop words.
+"""Words of Chinese (and mixed ASCII) text for the knowledge base's search and the routing
+help's ranking of the catalogue: jieba's segmentation, normalised, without stop words.
 
 Chinese has no spaces between words, so "社保卡丢了补办" must be cut into 社保 / 社保卡 / 丢 /
 补办 before anything can be counted. jieba does that (its dictionary plus an HMM for words it
