@@ -37,7 +37,7 @@ from agents.roles import Role, grants
 from agents.shift_api import make_router as seat_router
 from agents.signin_throttle import SigninThrottle
 from agents.users_api import make_router as users_router
-from config.catalogue import load_catalogue
+from config.catalogue import Catalogue, load_catalogue
 from hotline.desk import Desk
 from hotline.runtime import Runtime
 from ivr.api import make_router as announcements_router
@@ -52,6 +52,7 @@ from tickets.drafts_api import make_router as drafts_router
 from tickets.intake_api import make_router as intake_router
 from tickets.lifecycle import Party
 from tickets.lookup_api import make_router as lookup_router
+from tickets.open311_api import make_router as open311_router
 from tickets.workflow_api import make_router as workflow_router
 
 __all__ = ["OPEN_OPERATIONS", "PROBLEM", "Problem", "create_app", "operations", "problem"]
@@ -228,6 +229,7 @@ def create_app(runtime: Runtime, *, people_clock: Callable[[], float] = time.tim
     me, supervising = auth.require(Role.OPERATOR), auth.require(Role.SUPERVISOR)
     app.include_router(drafts_router(desk, me=me, supervisor=supervising))
     app.include_router(desk_stream_router(auth, desk.streams, desk))
+    catalogue = _catalogue_of(runtime)
     app.include_router(
         workflow_router(
             desk,
@@ -236,6 +238,7 @@ def create_app(runtime: Runtime, *, people_clock: Callable[[], float] = time.tim
             department=auth.require(Role.DEPARTMENT),
             parties_of=parties_of,
             supervisor=supervising,
+            catalogue=catalogue,
             repeat_days=runtime.settings.repeat_caller_days,
         )
     )
@@ -243,6 +246,7 @@ def create_app(runtime: Runtime, *, people_clock: Callable[[], float] = time.tim
     app.include_router(intake_router(desk, centre=me, repeat_days=repeat_days))
     # its own count of wrong tries, on the people's clock like the sign-ins'
     app.include_router(lookup_router(desk, SigninThrottle(people_clock)))
+    app.include_router(open311_router(desk, catalogue=catalogue, client=me))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -275,6 +279,13 @@ def _desk_of_its_own(runtime: Any) -> Desk:
 def _routing_help_of_its_own(runtime: Any) -> Callable[[], Suggester]:
     """The routing help of an app over a bare runtime (tests of other routes)."""
     return functools.cache(lambda: Suggester(load_catalogue(runtime.settings.config_dir)))
+
+
+def _catalogue_of(runtime: Any) -> Callable[[], Catalogue]:
+    """The runtime's catalogue, or (a bare runtime: tests of other routes) the config's."""
+    if getattr(runtime, "catalogue", None) is not None:
+        return lambda: runtime.catalogue  # type: ignore[no-any-return]
+    return functools.cache(lambda: load_catalogue(runtime.settings.config_dir))
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -318,6 +329,9 @@ OPEN_OPERATIONS = frozenset(
         ("POST", "/api/v1/auth/logout"),
         # citizens have no account: the number and the phone's last digits, throttled
         ("POST", "/api/v1/public/lookup"),
+        # Open311's service list: the catalogue's matters, nothing personal
+        ("GET", "/open311/v2/services.json"),
+        ("GET", "/open311/v2/services/{service_code}.json"),
         ("GET", "/healthz"),
         ("GET", "/readyz"),
         ("GET", "/metrics"),

@@ -178,12 +178,16 @@ def make_router(
     department: Any,
     parties_of: Callable[[Any], frozenset[lc.Party]],
     supervisor: Any = None,
+    catalogue: Callable[[], Any] | None = None,
     repeat_days: float = 30.0,
 ) -> APIRouter:
     """Routes on ``store`` (``sessions()``, ``now()`` in epoch seconds). ``centre``,
-    ``dispatcher``, ``department``: the app's role dependencies; the person they give has
-    ``username`` and ``department``."""
+    ``dispatcher``, ``department``, ``supervisor``: the app's role dependencies; the person
+    they give has ``username`` and ``department``. ``catalogue()``: the departments and
+    matters a dispatch is checked against (``config.catalogue.Catalogue``)."""
     router = APIRouter(tags=["routing"])
+    if catalogue is None:
+        catalogue = _no_catalogue
 
     def now() -> datetime:
         return datetime.fromtimestamp(store.now(), UTC)
@@ -233,6 +237,8 @@ def make_router(
             parties = ", ".join(sorted(p.value for p in rule.parties))
             raise HTTPException(403, f"step: {body.step.value} is taken by {parties}")
         party = max(mine, key=_PARTY_ORDER.index)
+        if body.step is lc.Step.DISPATCH:
+            body = _with_catalogue(body, catalogue())
         data = workflow.StepData(
             note=body.note,
             department=body.department,
@@ -346,6 +352,32 @@ def make_router(
         ]
 
     return router
+
+
+def _no_catalogue() -> Any:
+    return None
+
+
+def _with_catalogue(body: StepIn, cat: Any) -> StepIn:
+    """A dispatch checked against the catalogue: the matter must be one of its (its
+    department is the default lead, its limit the default limit), the departments too. A site
+    without a catalogue (no departments) takes any code."""
+    if cat is None or not cat.departments:
+        return body
+    changes: dict[str, Any] = {}
+    if body.matter is not None:
+        matter = cat.matters.get(body.matter)
+        if matter is None:
+            raise HTTPException(422, f"matter: {body.matter!r} is not a matter of the catalogue")
+        if body.department is None:
+            changes["department"] = matter.department
+        if body.limit_days is None:
+            changes["limit_days"] = matter.limit_days
+    lead = changes.get("department", body.department)
+    for name, code in [("department", lead), *(("assisting", a) for a in body.assisting)]:
+        if code is not None and code not in cat.departments:
+            raise HTTPException(422, f"{name}: {code!r} is not a department of the catalogue")
+    return body.model_copy(update=changes)
 
 
 #: When a person may act as several parties, the step is taken as the highest allowed.

@@ -28,6 +28,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 from sqlalchemy.pool import NullPool
 
 from agents.roles import Role
+from config.catalogue import load_catalogue
 from config.pause_codes import load_pause_codes
 from config.settings import CONFIG_DIR, Settings
 from hotline.app import PROBLEM, create_app
@@ -163,6 +164,7 @@ def _department_not_for_this_role(case: Any) -> bool:
 
 
 _SEEDED = {make_number(i) for i in range(1, 4)}  # the three tickets _api() stores
+_CATALOGUE = load_catalogue(CONFIG_DIR)
 
 
 def _step_data_refused(case: Any, party: lc.Party) -> bool:
@@ -176,6 +178,17 @@ def _step_data_refused(case: Any, party: lc.Party) -> bool:
         return True
     if what is lc.Step.MERGE and body.get("into") not in _SEEDED:
         return True
+    if what is lc.Step.DISPATCH and party is not lc.Party.DEPARTMENT:
+        # the catalogue: a known matter, whose department is the default lead; known departments
+        matter = _CATALOGUE.matters.get(body["matter"]) if body.get("matter") is not None else None
+        if body.get("matter") is not None and matter is None:
+            return True
+        lead = body.get("department") or (matter.department if matter else None)
+        known = _CATALOGUE.departments
+        if (lead is not None and lead not in known) or any(
+            a not in known for a in body.get("assisting") or ()
+        ):
+            return True
     rule = lc.TABLE[what]
     ticket = lc.TicketFacts(id=1, state=min(rule.sources), lead_department="d")
     actor = lc.Actor("x", party if party in rule.parties else min(rule.parties), "d")
@@ -225,7 +238,25 @@ SEMANTIC_422 = {
         c, lc.Party.DEPARTMENT
     ),
     ("GET", "/api/v1/department/tickets/{number}"): _wrong_check_digit,
+    # "a service of the catalogue"; "dates with their time zone"
+    ("POST", "/open311/v2/requests.json"): lambda c: (
+        (c.body or {}).get("service_code") not in _CATALOGUE.matters
+    ),
+    ("GET", "/open311/v2/requests.json"): lambda c: any(
+        isinstance(v, str) and _not_a_time(v)
+        for k, v in (c.query or {}).items()
+        if k.endswith("_date")
+    ),
 }
+
+
+def _not_a_time(value: str) -> bool:
+    """Matches the pattern yet is no time (a 13th month, a 25th hour)."""
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return True
+    return False
 
 
 def _text_in_disguise(case: Any) -> bool:

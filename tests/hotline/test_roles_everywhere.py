@@ -28,6 +28,8 @@ PATH_VALUES = {
     "username": "op1",
     "interface": "SIP/8001",
     "call": "1795966595.1",
+    "service_request_id": make_number(1),
+    "service_code": "GS-001",
 }
 
 

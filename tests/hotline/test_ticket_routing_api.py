@@ -77,14 +77,23 @@ async def test_a_ticket_goes_through_dispatch_a_department_and_the_callback(engi
         r = await client.get("/api/v1/dispatch/queue", headers=auth["disp1"])
         assert [t["number"] for t in r.json()] == [first, second]
         assert r.json()[0]["allowed_steps"] == ["dispatch", "merge"]
+        for bad, field in [
+            ({"department": "nowhere"}, "department: 'nowhere' is not a department"),
+            ({"department": "water", "assisting": ["x"]}, "assisting: 'x' is not"),
+            ({"matter": "ZZ-999"}, "matter: 'ZZ-999' is not a matter"),
+        ]:
+            r = await post("disp1", f"/api/v1/tickets/{first}/steps", {"step": "dispatch", **bad})
+            assert r.status_code == 422 and field in r.json()["detail"], r.text
+        # the matter names its department (林水局) and its limit (10 days); the limit is set here
         r = await post(
             "disp1",
             f"/api/v1/tickets/{first}/steps",
-            {"step": "dispatch", "department": "water", "matter": "burst-pipe", "limit_days": 2},
+            {"step": "dispatch", "matter": "SL-002", "limit_days": 2},
         )
         assert r.status_code == 200, r.text
         dispatched = r.json()
         assert (dispatched["status"], dispatched["lead_department"]) == ("dispatched", "water")
+        assert dispatched["matter"] == "SL-002"
         assert dispatched["deadline"]["due_at"] == "2026-11-25T16:00:00+00:00"  # end of Wed
         assert dispatched["caller"] == "138****5678"
 
