@@ -24,7 +24,15 @@ from agents.seat_lifecycle import SeatLifecycle, SeatView
 from agents.shift import ShiftRefused
 from pbx.ami_actions import AmiActionError, AmiNotConnected, AmiTimeout
 
-__all__ = ["PauseIn", "SeatStateOut", "SignInIn", "make_router"]
+__all__ = [
+    "ERRORS",
+    "Interface",
+    "PauseIn",
+    "SeatStateOut",
+    "SignInIn",
+    "asterisk_errors",
+    "make_router",
+]
 
 INTERFACE = r"^[A-Za-z0-9]+/[A-Za-z0-9@._/-]{1,70}$"
 
@@ -95,7 +103,8 @@ def _out(view: SeatView, lifecycle: SeatLifecycle) -> SeatStateOut:
 
 
 @asynccontextmanager
-async def _asterisk_errors() -> AsyncIterator[None]:
+async def asterisk_errors() -> AsyncIterator[None]:
+    """Asterisk refusing (or our rules) as a 409 with its message; the link down as a 503."""
     try:
         yield
     except ShiftRefused as e:
@@ -133,14 +142,14 @@ def make_router(auth: Authenticator, seats: Callable[[], SeatLifecycle]) -> APIR
         interface = body.interface or who.seat
         if not interface:
             raise HTTPException(422, "interface: you have no seat; give the phone's interface")
-        async with _asterisk_errors():
+        async with asterisk_errors():
             view = await seats().sign_in(who.username, interface, who.display_name)
         return _out(view, seats())
 
     @router.post("/api/v1/me/seat/ready", response_model=SeatStateOut, responses=ERRORS)
     async def ready(who: SignedIn = Depends(operator)) -> SeatStateOut:
         """Take calls again (unpause in every queue)."""
-        async with _asterisk_errors():
+        async with asterisk_errors():
             view = await seats().ready(who.username)
         return _out(view, seats())
 
@@ -148,14 +157,14 @@ def make_router(auth: Authenticator, seats: Callable[[], SeatLifecycle]) -> APIR
     async def pause(body: PauseIn, who: SignedIn = Depends(operator)) -> SeatStateOut:
         """Pause my seat in every queue with a coded reason (config/pause_codes.yaml)."""
         code = code_of(body.code, by_operator=True)
-        async with _asterisk_errors():
+        async with asterisk_errors():
             view = await seats().pause(who.username, code)
         return _out(view, seats())
 
     @router.post("/api/v1/me/seat/sign-out", response_model=SeatStateOut, responses=ERRORS)
     async def sign_out(who: SignedIn = Depends(operator)) -> SeatStateOut:
         """Leave every queue."""
-        async with _asterisk_errors():
+        async with asterisk_errors():
             view = await seats().sign_out(who.username)
         return _out(view, seats())
 
@@ -190,7 +199,7 @@ def make_router(auth: Authenticator, seats: Callable[[], SeatLifecycle]) -> APIR
         """Pause an operator's seat (supervisor; audited as ``seat.pause``)."""
         code = code_of(body.code or seats().pause_codes.supervisor_code, by_operator=False)
         user = holder(interface)
-        async with _asterisk_errors():
+        async with asterisk_errors():
             view = await seats().pause(user, code)
         await audit(who, "seat.pause", interface, {"operator": user, "code": code})
         return _out(view, seats())
@@ -205,7 +214,7 @@ def make_router(auth: Authenticator, seats: Callable[[], SeatLifecycle]) -> APIR
     ) -> SeatStateOut:
         """Sign an operator out of their seat (supervisor; audited as ``seat.sign_out``)."""
         user = holder(interface)
-        async with _asterisk_errors():
+        async with asterisk_errors():
             view = await seats().sign_out(user)
         await audit(who, "seat.sign_out", interface, {"operator": user})
         return _out(view, seats())
