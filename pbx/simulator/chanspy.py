@@ -104,10 +104,13 @@ class ChanSpyApp(AgiSteps):
         return True
 
     def _spyee(self, prefix: str, spy: _Spy) -> Channel | None:
-        """ChanSpy's choice: a channel whose name starts with the prefix, not its own."""
+        """ChanSpy's choice: a channel whose name starts with the prefix, not its own. Asterisk
+        takes the first its channel container gives (no rule of app_chanspy.c); of a Local
+        seat's pair, the real one in the tier test spied on ``;2`` (the seat's side), so the
+        names are tried last first."""
         if not prefix:
             return None
-        for name in sorted(self.channels):
+        for name in sorted(self.channels, reverse=True):
             if name.startswith(prefix) and name not in (spy.spyer.name, spy.other.name):
                 return self.channels[name]
         return None

@@ -40,6 +40,7 @@ async def test_chanspy_on_a_talking_seat_starts_and_stops_with_its_call() -> Non
     assert start["SpyerChannel"] == responses[0]["Channel"]
     assert start["SpyerUniqueid"] == responses[0]["Uniqueid"]
     assert start["SpyeeChannel"].startswith("Local/8001@agents-")  # not .../n-
+    assert start["SpyeeChannel"].endswith(";2")  # the seat's side, as the real one chose
     assert start["SpyeeLinkedid"] == box["caller"].chan1.uniqueid  # the call's thread
     assert start["Privilege"] == "call,all"
     await until(lambda: sim.stats["finished"] == 1)
