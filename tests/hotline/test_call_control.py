@@ -10,10 +10,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from agents.models import User
 from agents.roles import Role
 from config.settings import Settings
 from hotline.app import create_app
@@ -21,6 +24,7 @@ from hotline.runtime import Runtime
 from pbx.simulator import SimulatorConfig
 from pbx.simulator.config import QueueConfig
 from tests.agents.signin import make_user, tokens
+from tickets.models import OperatorDraft
 
 pytestmark = pytest.mark.e2e
 
@@ -86,6 +90,12 @@ async def test_transfer_spy_hang_up_and_the_board(tmp_path: Path) -> None:
         ):
             for c in (op_a, op_b):
                 assert (await c.post("/api/v1/me/seat/sign-in", json={})).status_code == 200
+            # both at their desks (what an open stream does: tests/hotline/test_desk_e2e.py)
+            assert rt.sessions is not None
+            async with rt.sessions() as s:
+                ids = dict((await s.execute(select(User.username, User.id))).all())
+            for name, seat in (("zhangwei", A), ("lina", B)):
+                rt.desk.attach(SimpleNamespace(seat=seat, user_id=ids[name], username=name))
 
             # the board: operators may not read it; each seat signed in, ready, since when
             assert (await op_a.get("/api/v1/seats")).status_code == 403
@@ -175,6 +185,18 @@ async def test_transfer_spy_hang_up_and_the_board(tmp_path: Path) -> None:
             assert seats[B]["call"]["linkedid"] == linkedid
             assert seats[B]["call"]["queue"] == "xiaoshan"
             assert seats[A]["call"] is None and seats[A]["state"] != "on_call"
+            # the desks: A's call ended as a transfer; B's pop is the same thread, and the
+            # draft stays A's (one per Uniqueid, which a transfer keeps)
+            kinds_a = [(m.kind, m.data) for m in rt.desk.streams.log(A).kept]
+            ended = [d for k, d in kinds_a if k == "ended"]
+            assert ended and ended[-1]["reason"] == "transfer" and ended[-1]["call"] == uid
+            pops_b = [m.data for m in rt.desk.streams.log(B).kept if m.kind == "connected"]
+            assert pops_b[-1]["linkedid"] == linkedid and pops_b[-1]["queue"] == "xiaoshan"
+            assert pops_b[-1]["draft"] is False
+            await rt.desk.flush()
+            async with rt.sessions() as s:
+                drafts = (await s.execute(select(OperatorDraft))).scalars().all()
+            assert [(d.seat, d.linkedid) for d in drafts] == [(A, linkedid)]
 
             # lina hangs up: her channel goes, the call ends at her seat
             assert (await op_a.post("/api/v1/me/call/hangup")).status_code == 409
