@@ -26,10 +26,9 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from agents.audit import add_entry
 from agents.authentication import Authenticator, SignedIn
 from agents.roles import Role
-from agents.shift_api import ERRORS, Interface, asterisk_errors
+from agents.shift_api import ERRORS, Interface, asterisk_errors, audit_seat_action
 from pbx.ami_actions import AmiNotConnected
 from pbx.gateway import Gateway
 
@@ -305,16 +304,7 @@ def make_router(auth: Authenticator, control: Callable[[], CallControl]) -> APIR
         gw = gateway()
         # audited before Asterisk is asked: a listener is never left out of the log
         detail: dict[str, Any] = {"mode": body.mode, "linkedid": call.linkedid, "phone": phone}
-        async with auth.sessions()() as session, session.begin():
-            add_entry(
-                session,
-                at=auth.now(),
-                actor=who.username,
-                role=str(who.role),
-                action="seat.spy",
-                target=interface,
-                detail=detail,
-            )
+        await audit_seat_action(auth, who, "seat.spy", interface, detail)
         async with asterisk_errors():
             await gw.originate(
                 phone,

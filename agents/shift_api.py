@@ -31,6 +31,7 @@ __all__ = [
     "SeatStateOut",
     "SignInIn",
     "asterisk_errors",
+    "audit_seat_action",
     "make_router",
 ]
 
@@ -115,6 +116,22 @@ async def asterisk_errors() -> AsyncIterator[None]:
         raise HTTPException(503, str(e)) from None
 
 
+async def audit_seat_action(
+    auth: Authenticator, who: SignedIn, action: str, interface: str, detail: dict[str, Any]
+) -> None:
+    """A supervisor's action on a seat, into the audit log (its own transaction)."""
+    async with auth.sessions()() as session, session.begin():
+        add_entry(
+            session,
+            at=auth.now(),
+            actor=who.username,
+            role=str(who.role),
+            action=action,
+            target=interface,
+            detail=detail,
+        )
+
+
 def make_router(auth: Authenticator, seats: Callable[[], SeatLifecycle]) -> APIRouter:
     """The routes; ``seats`` gives the runtime's lifecycle when a request comes."""
     router = APIRouter(tags=["seat"])
@@ -176,18 +193,6 @@ def make_router(auth: Authenticator, seats: Callable[[], SeatLifecycle]) -> APIR
             raise HTTPException(404, f"interface: no one is signed in at {interface}")
         return user
 
-    async def audit(who: SignedIn, action: str, interface: str, detail: dict[str, Any]) -> None:
-        async with auth.sessions()() as session, session.begin():
-            add_entry(
-                session,
-                at=auth.now(),
-                actor=who.username,
-                role=str(who.role),
-                action=action,
-                target=interface,
-                detail=detail,
-            )
-
     @router.post(
         "/api/v1/seats/{interface:path}/pause",
         response_model=SeatStateOut,
@@ -201,7 +206,8 @@ def make_router(auth: Authenticator, seats: Callable[[], SeatLifecycle]) -> APIR
         user = holder(interface)
         async with asterisk_errors():
             view = await seats().pause(user, code)
-        await audit(who, "seat.pause", interface, {"operator": user, "code": code})
+        detail = {"operator": user, "code": code}
+        await audit_seat_action(auth, who, "seat.pause", interface, detail)
         return _out(view, seats())
 
     @router.post(
@@ -216,7 +222,7 @@ def make_router(auth: Authenticator, seats: Callable[[], SeatLifecycle]) -> APIR
         user = holder(interface)
         async with asterisk_errors():
             view = await seats().sign_out(user)
-        await audit(who, "seat.sign_out", interface, {"operator": user})
+        await audit_seat_action(auth, who, "seat.sign_out", interface, {"operator": user})
         return _out(view, seats())
 
     return router

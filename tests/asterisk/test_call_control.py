@@ -12,15 +12,11 @@ supervisor's phone)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-import httpx
 import pytest
 
 from agents.roles import Role
-from hotline.app import create_app
-from tests.agents.signin import make_user, tokens
+from tests.hotline.test_seat_lifecycle import _client
 
 from .people import Caller, call, eventually, queue_show, seat_interface
 
@@ -29,15 +25,6 @@ pytestmark = pytest.mark.asterisk
 A = seat_interface(8001)  # zhangwei: hotline (0), urgent (config/skills.yaml)
 B = seat_interface(8002)  # lina: xiaoshan (0), hotline (2)
 PHONE = "Local/8009@agents"  # the supervisor's phone
-
-
-@asynccontextmanager
-async def _client(rt, username: str, role: Role, seat: str | None) -> AsyncIterator:
-    await make_user(rt.sessions, username, role, seat=seat)
-    transport = httpx.ASGITransport(app=create_app(rt))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=20) as c:
-        c.headers["Authorization"] = f"Bearer {(await tokens(c, username))['access_token']}"
-        yield c
 
 
 async def _listen(pbx, names: set[str], out: list[dict[str, str]]) -> None:

@@ -6,24 +6,19 @@ no phone)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
-import httpx
 import pytest
 from sqlalchemy import select
 
 from agents.models import User
 from agents.roles import Role
 from config.settings import Settings
-from hotline.app import create_app
 from hotline.runtime import Runtime
 from pbx.simulator import SimulatorConfig
 from pbx.simulator.config import QueueConfig
-from tests.agents.signin import make_user, tokens
+from tests.hotline.test_seat_lifecycle import _client, _until
 from tickets.models import OperatorDraft
 
 pytestmark = pytest.mark.e2e
@@ -48,24 +43,16 @@ def _runtime(tmp_path: Path) -> Runtime:
     )
 
 
-@asynccontextmanager
-async def _client(
-    rt: Runtime, username: str, role: Role, seat: str | None
-) -> AsyncIterator[httpx.AsyncClient]:
-    assert rt.sessions is not None
-    await make_user(rt.sessions, username, role, seat=seat)
-    transport = httpx.ASGITransport(app=create_app(rt))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-        c.headers["Authorization"] = f"Bearer {(await tokens(c, username))['access_token']}"
-        yield c
-
-
-async def _until(check, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(int(timeout / 0.02)):
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("not in time")
+async def _a_caller(rt: Runtime) -> None:
+    """A caller for the city centre who would talk ten minutes."""
+    assert rt.gateway is not None
+    await rt.gateway.originate(
+        "Local/12345@callers/n",
+        context="caller-sim",
+        exten="s",
+        caller_id='"张伟" <13812345678>',
+        variables={"TALK": "600", "PATIENCE": "600"},
+    )
 
 
 def _seat(rt: Runtime, interface: str):  # type: ignore[no-untyped-def]
@@ -114,14 +101,7 @@ async def test_transfer_spy_hang_up_and_the_board(tmp_path: Path) -> None:
             assert r.status_code == 409 and "no call" in r.json()["detail"]
 
             # a caller for the city centre: A (penalty 0) answers
-            assert rt.gateway is not None
-            await rt.gateway.originate(
-                "Local/12345@callers/n",
-                context="caller-sim",
-                exten="s",
-                caller_id='"张伟" <13812345678>',
-                variables={"TALK": "600", "PATIENCE": "600"},
-            )
+            await _a_caller(rt)
             await _until(lambda: _seat(rt, A).call is not None)
             uid = _seat(rt, A).call
             linkedid = rt.controller.calls.talking[uid].linkedid
@@ -220,13 +200,7 @@ async def test_the_link_down_is_a_503(tmp_path: Path) -> None:
             _client(rt, "boss", Role.SUPERVISOR, BOSS_PHONE) as boss,
         ):
             assert (await op.post("/api/v1/me/seat/sign-in", json={})).status_code == 200
-            assert rt.gateway is not None
-            await rt.gateway.originate(
-                "Local/12345@callers/n",
-                context="caller-sim",
-                exten="s",
-                variables={"TALK": "600", "PATIENCE": "600"},
-            )
+            await _a_caller(rt)
             await _until(lambda: _seat(rt, A).call is not None)
             assert rt.link is not None
             await rt.link.close()

@@ -18,6 +18,17 @@ def _named(events, name: str) -> list[dict[str, str]]:
     return [e for e in events if e["Event"] == name]
 
 
+def _spy_on_8001(core, mode: str, responses: list[dict[str, str]]) -> None:
+    """What the API sends: the supervisor's phone into hotline-spy,<mode>."""
+    core.originate(
+        PHONE,
+        context="hotline-spy",
+        exten=mode,
+        variables={"SPY_TARGET": "Local/8001@agents-"},
+        on_response=responses.append,
+    )
+
+
 async def test_chanspy_on_a_talking_seat_starts_and_stops_with_its_call() -> None:
     sim, events = make(seats=1)
     core = sim.core
@@ -26,13 +37,7 @@ async def test_chanspy_on_a_talking_seat_starts_and_stops_with_its_call() -> Non
     responses: list[dict[str, str]] = []
     assert core.extension_exists("hotline-spy", "listen")
     assert not core.extension_exists("hotline-spy", "shout")
-    core.originate(
-        PHONE,
-        context="hotline-spy",
-        exten="whisper",
-        variables={"SPY_TARGET": "Local/8001@agents-"},
-        on_response=responses.append,
-    )
+    _spy_on_8001(core, "whisper", responses)
     await until(lambda: bool(_named(events, "ChanSpyStart")))
     assert responses[0]["Response"] == "Success"
     assert responses[0]["Channel"].startswith("Local/8009@agents-")
@@ -62,13 +67,7 @@ async def test_chanspy_with_nothing_to_spy_on_hangs_up_and_a_bad_phone_fails() -
     sim, events = make(seats=1)
     core = sim.core
     responses: list[dict[str, str]] = []
-    core.originate(
-        PHONE,
-        context="hotline-spy",
-        exten="listen",
-        variables={"SPY_TARGET": "Local/8001@agents-"},
-        on_response=responses.append,
-    )
+    _spy_on_8001(core, "listen", responses)
     await until(lambda: len(_named(events, "Hangup")) == 2)
     assert responses[0]["Response"] == "Success" and not _named(events, "ChanSpyStart")
     core.originate(
