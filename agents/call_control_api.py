@@ -28,6 +28,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from agents.authentication import Authenticator, SignedIn
 from agents.roles import Role
+from agents.seats import SEAT_STATES
 from agents.shift_api import ERRORS, Interface, asterisk_errors, audit_seat_action
 from pbx.ami_actions import AmiNotConnected
 from pbx.gateway import Gateway
@@ -164,7 +165,7 @@ class BoardSeatOut(BaseModel):
 
 
 class BoardOut(BaseModel):
-    counts: dict[str, int] = Field(description="Seats in each state.")
+    counts: dict[str, int] = Field(description="Seats in each state (every state named).")
     seats: list[BoardSeatOut]
 
 
@@ -260,7 +261,7 @@ def make_router(auth: Authenticator, control: Callable[[], CallControl]) -> APIR
         c = control()
         now = c.now()
         seats = c.board()
-        counts: dict[str, int] = {}
+        counts = dict.fromkeys(SEAT_STATES, 0)
         out = []
         for s in seats:
             counts[s.state] = counts.get(s.state, 0) + 1

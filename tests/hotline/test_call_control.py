@@ -91,7 +91,7 @@ async def test_transfer_spy_hang_up_and_the_board(tmp_path: Path) -> None:
             assert seats[A]["operator"] == "zhangwei" and seats[B]["operator"] == "lina"
             assert seats[A]["state"] == "ready" and seats[A]["call"] is None
             assert seats[A]["time_in_state_s"] >= 0 and seats[A]["since"] <= rt.now()
-            assert board["counts"]["ready"] == 2
+            assert board["counts"]["ready"] == 2 and board["counts"]["on_call"] == 0
 
             # nothing to act on yet
             r = await op_a.post("/api/v1/me/call/transfer", json={"queue": "xiaoshan"})
