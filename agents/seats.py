@@ -180,6 +180,18 @@ class SeatBoard:
             self._on_call.pop(seat.call, None)
             seat.call = None
 
+    def call_transferred(self, interface: str, uniqueid: str) -> bool:
+        """The seat's call went on in another queue (a transfer: the caller joined it again).
+        Asterisk frees the member and counts the call taken at the transfer, not at the late
+        ``AgentComplete`` (README, the ``actions`` recording). Whether the seat changed."""
+        seat = self.seats.get(interface)
+        if seat is None or seat.call != uniqueid:
+            return False
+        self._on_call.pop(uniqueid, None)
+        seat.call = None
+        seat.calls_taken += 1
+        return True
+
     def member_of(self) -> dict[str, str]:
         """Device (``StateInterface``, and the interface itself) -> member interface."""
         out: dict[str, str] = {}

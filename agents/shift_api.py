@@ -24,7 +24,16 @@ from agents.seat_lifecycle import SeatLifecycle, SeatView
 from agents.shift import ShiftRefused
 from pbx.ami_actions import AmiActionError, AmiNotConnected, AmiTimeout
 
-__all__ = ["PauseIn", "SeatStateOut", "SignInIn", "make_router"]
+__all__ = [
+    "ERRORS",
+    "Interface",
+    "PauseIn",
+    "SeatStateOut",
+    "SignInIn",
+    "asterisk_errors",
+    "audit_seat_action",
+    "make_router",
+]
 
 INTERFACE = r"^[A-Za-z0-9]+/[A-Za-z0-9@._/-]{1,70}$"
 
@@ -95,7 +104,8 @@ def _out(view: SeatView, lifecycle: SeatLifecycle) -> SeatStateOut:
 
 
 @asynccontextmanager
-async def _asterisk_errors() -> AsyncIterator[None]:
+async def asterisk_errors() -> AsyncIterator[None]:
+    """Asterisk refusing (or our rules) as a 409 with its message; the link down as a 503."""
     try:
         yield
     except ShiftRefused as e:
@@ -104,6 +114,22 @@ async def _asterisk_errors() -> AsyncIterator[None]:
         raise HTTPException(409, str(e)) from None
     except (AmiNotConnected, AmiTimeout) as e:
         raise HTTPException(503, str(e)) from None
+
+
+async def audit_seat_action(
+    auth: Authenticator, who: SignedIn, action: str, interface: str, detail: dict[str, Any]
+) -> None:
+    """A supervisor's action on a seat, into the audit log (its own transaction)."""
+    async with auth.sessions()() as session, session.begin():
+        add_entry(
+            session,
+            at=auth.now(),
+            actor=who.username,
+            role=str(who.role),
+            action=action,
+            target=interface,
+            detail=detail,
+        )
 
 
 def make_router(auth: Authenticator, seats: Callable[[], SeatLifecycle]) -> APIRouter:
@@ -133,14 +159,14 @@ def make_router(auth: Authenticator, seats: Callable[[], SeatLifecycle]) -> APIR
         interface = body.interface or who.seat
         if not interface:
             raise HTTPException(422, "interface: you have no seat; give the phone's interface")
-        async with _asterisk_errors():
+        async with asterisk_errors():
             view = await seats().sign_in(who.username, interface, who.display_name)
         return _out(view, seats())
 
     @router.post("/api/v1/me/seat/ready", response_model=SeatStateOut, responses=ERRORS)
     async def ready(who: SignedIn = Depends(operator)) -> SeatStateOut:
         """Take calls again (unpause in every queue)."""
-        async with _asterisk_errors():
+        async with asterisk_errors():
             view = await seats().ready(who.username)
         return _out(view, seats())
 
@@ -148,14 +174,14 @@ def make_router(auth: Authenticator, seats: Callable[[], SeatLifecycle]) -> APIR
     async def pause(body: PauseIn, who: SignedIn = Depends(operator)) -> SeatStateOut:
         """Pause my seat in every queue with a coded reason (config/pause_codes.yaml)."""
         code = code_of(body.code, by_operator=True)
-        async with _asterisk_errors():
+        async with asterisk_errors():
             view = await seats().pause(who.username, code)
         return _out(view, seats())
 
     @router.post("/api/v1/me/seat/sign-out", response_model=SeatStateOut, responses=ERRORS)
     async def sign_out(who: SignedIn = Depends(operator)) -> SeatStateOut:
         """Leave every queue."""
-        async with _asterisk_errors():
+        async with asterisk_errors():
             view = await seats().sign_out(who.username)
         return _out(view, seats())
 
@@ -166,18 +192,6 @@ def make_router(auth: Authenticator, seats: Callable[[], SeatLifecycle]) -> APIR
         if user is None:
             raise HTTPException(404, f"interface: no one is signed in at {interface}")
         return user
-
-    async def audit(who: SignedIn, action: str, interface: str, detail: dict[str, Any]) -> None:
-        async with auth.sessions()() as session, session.begin():
-            add_entry(
-                session,
-                at=auth.now(),
-                actor=who.username,
-                role=str(who.role),
-                action=action,
-                target=interface,
-                detail=detail,
-            )
 
     @router.post(
         "/api/v1/seats/{interface:path}/pause",
@@ -190,9 +204,10 @@ def make_router(auth: Authenticator, seats: Callable[[], SeatLifecycle]) -> APIR
         """Pause an operator's seat (supervisor; audited as ``seat.pause``)."""
         code = code_of(body.code or seats().pause_codes.supervisor_code, by_operator=False)
         user = holder(interface)
-        async with _asterisk_errors():
+        async with asterisk_errors():
             view = await seats().pause(user, code)
-        await audit(who, "seat.pause", interface, {"operator": user, "code": code})
+        detail = {"operator": user, "code": code}
+        await audit_seat_action(auth, who, "seat.pause", interface, detail)
         return _out(view, seats())
 
     @router.post(
@@ -205,9 +220,9 @@ def make_router(auth: Authenticator, seats: Callable[[], SeatLifecycle]) -> APIR
     ) -> SeatStateOut:
         """Sign an operator out of their seat (supervisor; audited as ``seat.sign_out``)."""
         user = holder(interface)
-        async with _asterisk_errors():
+        async with asterisk_errors():
             view = await seats().sign_out(user)
-        await audit(who, "seat.sign_out", interface, {"operator": user})
+        await audit_seat_action(auth, who, "seat.sign_out", interface, {"operator": user})
         return _out(view, seats())
 
     return router

@@ -30,6 +30,7 @@ from starlette.routing import Match
 from agents.audit_api import make_router as audit_router
 from agents.auth_api import make_router as auth_router
 from agents.authentication import authenticator_from_settings, roles_of
+from agents.call_control_api import make_router as call_control_router
 from agents.desk_api import make_router as desk_stream_router
 from agents.desk_stream import DeskStreams
 from agents.operator import SimulatedOperator
@@ -38,6 +39,7 @@ from agents.shift_api import make_router as seat_router
 from agents.signin_throttle import SigninThrottle
 from agents.users_api import make_router as users_router
 from config.catalogue import Catalogue, load_catalogue
+from hotline.call_control import RuntimeCallControl
 from hotline.desk import Desk
 from hotline.runtime import Runtime
 from ivr.api import make_router as announcements_router
@@ -97,19 +99,6 @@ class QueueOut(BaseModel):
     answer_ratio: float | None = Field(
         description="answered / offered; null before the first offered call (not defined)."
     )
-
-
-class SeatOut(BaseModel):
-    interface: str
-    name: str
-    state: str
-    queues: list[str]
-    calls_taken: int
-
-
-class SeatsOut(BaseModel):
-    counts: dict[str, int] = Field(description="Seats in each state.")
-    seats: list[SeatOut]
 
 
 def create_app(runtime: Runtime, *, people_clock: Callable[[], float] = time.time) -> FastAPI:
@@ -189,29 +178,11 @@ def create_app(runtime: Runtime, *, people_clock: Callable[[], float] = time.tim
             for q, st in sorted(calls.stats.items())
         ]
 
-    @app.get("/api/v1/seats", tags=["live"], dependencies=operator)
-    async def seats() -> SeatsOut:
-        """Each operator seat's state now."""
-        now = runtime.now()
-        board = runtime.controller.seats
-        return SeatsOut(
-            counts=board.counts(now),
-            seats=[
-                SeatOut(
-                    interface=s.interface,
-                    name=s.name,
-                    state=s.state(now),
-                    queues=sorted(s.queues),
-                    calls_taken=s.calls_taken,
-                )
-                for s in board.seats.values()
-            ],
-        )
-
     app.include_router(auth_router(auth))
     app.include_router(users_router(auth))
     app.include_router(audit_router(auth))
     app.include_router(seat_router(auth, lambda: runtime.seat_lifecycle))
+    app.include_router(call_control_router(auth, lambda: RuntimeCallControl(runtime)))
     app.include_router(tickets_router(runtime), dependencies=operator)
     app.include_router(announcements_router(runtime, auth))
     app.include_router(

@@ -40,6 +40,7 @@ from routing.calls import (
     CallBoard,
     CallEnded,
     CallOffered,
+    CallTransferred,
     Outcome,
     ReconcileReport,
 )
@@ -93,8 +94,10 @@ class Controller:
         self._wants = self.bus.wants
         if on_ticket is not None:  # shorthand for a subscription to the ticket drafts
             self.bus.subscribe(TicketDraft, on_ticket, name="on_ticket")
-        #: The seat states last published (only while someone subscribes to SeatChanged).
+        #: The seat states last published (only while someone subscribes to SeatChanged),
+        #: and since when (event time): the supervisors' board's time in state.
         self._seat_state: dict[str, str] = {}
+        self._seat_since: dict[str, float] = {}
         self._on_anomaly = on_anomaly
         self.calls_ended = 0
         self.resolved_on_call = 0
@@ -151,8 +154,14 @@ class Controller:
                 self._shutdown_seen = True
             return
         t = type(outcome)
-        if t is CallOffered:
-            self._note_uid(outcome.call.uniqueid)
+        if isinstance(outcome, (CallOffered, CallTransferred)):
+            offered = outcome if isinstance(outcome, CallOffered) else outcome.offered
+            self._note_uid(offered.call.uniqueid)
+            if isinstance(outcome, CallTransferred):
+                was = outcome.ended.call.interface or ""
+                moved = self.seats.call_transferred(was, offered.call.uniqueid)
+                if moved and self._wants(SeatChanged):
+                    self._seats_changed((was,), at)
         elif t is CallEnded:
             if outcome.reason == "hangup":  # type: ignore[union-attr]
                 self._on_anomaly("lost_agent_complete")
@@ -169,6 +178,10 @@ class Controller:
     def _outcome(self, outcome: Outcome, at: float) -> None:
         """Publish what one outcome of the call board means; an ended call's ticket draft."""
         t = type(outcome)
+        if isinstance(outcome, CallTransferred):  # the call ends here, goes on there
+            self._outcome(outcome.ended, at)
+            self._outcome(outcome.offered, at)
+            return
         if t is CallEnded:
             self._ended(outcome)  # type: ignore[arg-type]
             return
@@ -212,15 +225,19 @@ class Controller:
         """Publish a :class:`SeatChanged` for each of these seats whose state is not the one
         last published."""
         seats = self.seats.seats
-        last = self._seat_state
+        last, since = self._seat_state, self._seat_since
         for iface in interfaces:
             seat = seats.get(iface)
             if seat is None:
+                since.pop(iface, None)
                 if last.pop(iface, None) is not None:
                     self._publish(SeatChanged(at, iface, iface, LOGGED_OUT))
                 continue
             state = seat.state(at)
             if last.get(iface) != state:
+                # a wrap-up ends with no event: ready since it ran out
+                ran_out = last.get(iface) == "wrapup" and state == "ready"
+                since[iface] = min(at, seat.wrapup_until) if ran_out else at
                 last[iface] = state
                 self._publish(
                     SeatChanged(
@@ -236,6 +253,23 @@ class Controller:
     def _all_seats_changed(self, at: float) -> None:
         if self._wants(SeatChanged):
             self._seats_changed([*self.seats.seats, *self._seat_state], at)
+
+    def seat_since(self, interface: str, now: float) -> float | None:
+        """When the seat's present state began (event time), as far as this process saw it;
+        ``None`` before it has seen the seat, or when no one subscribes to
+        :class:`SeatChanged` (the desk always does). A wrap-up that ran out (Asterisk sends no event
+        for it) began being ready when it ran out."""
+        seat = self.seats.seats.get(interface)
+        if seat is None:
+            return None
+        state, last = seat.state(now), self._seat_state.get(interface)
+        if last is None:
+            return None
+        if state != last:
+            if last == "wrapup" and state == "ready":
+                return seat.wrapup_until
+            return None
+        return self._seat_since.get(interface)
 
     def _note_uid(self, uid: str) -> None:
         parts = _uid_parts(uid)

@@ -252,10 +252,13 @@ class Desk:
             return
         resolved = bool(draft.resolved_on_call)
         call = self._human.get(draft.linkedid)
-        if call is not None and not call.ended:
+        # after a transfer the Linkedid's call may be another seat's: not this draft's
+        mine = call is not None and call.seat == draft.seat
+        if call is not None and mine and not call.ended:
             call.decision = Decision(kind=str(draft.kind), resolved_on_call=resolved)
             return
-        self._human.pop(draft.linkedid, None)
+        if mine:
+            self._human.pop(draft.linkedid, None)
         if resolved:  # its ticket draft counted it unresolved at the call's end
             self._resolution_changed(True)
 
@@ -298,8 +301,13 @@ class Desk:
                 joined.history.cancel()
             return
         who = self._people.get(seat)
+        # A transferred call answered again keeps its Uniqueid, and a draft is one per
+        # Uniqueid: the first operator's. This operator's part is a ticket of its own,
+        # not classified by them (no draft to submit).
+        transferred = n.linkedid in self._human
         if who is not None and self.writer is not None:
             self._human[n.linkedid] = _HumanCall(seat, n.uniqueid)
+        if who is not None and self.writer is not None and not transferred:
             self.writer.opened(
                 drafts.DraftOpened(
                     call_uniqueid=n.uniqueid,
@@ -316,7 +324,7 @@ class Desk:
             "call": n.uniqueid,
             "linkedid": n.linkedid,
             "queue": n.queue,
-            "draft": who is not None,
+            "draft": who is not None and not transferred,
             "caller": mask_number(caller),
             "caller_name": joined.caller_name if joined else "",
             "waited_s": round(n.wait_s, 1),

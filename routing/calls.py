@@ -41,6 +41,7 @@ __all__ = [
     "CallBoard",
     "CallEnded",
     "CallOffered",
+    "CallTransferred",
     "Outcome",
     "QueueStats",
 ]
@@ -61,6 +62,8 @@ class Call:
     member_name: str | None = None
     #: The login generation under which we first saw it (see :meth:`CallBoard.mark_login`).
     gen: int = 0
+    #: The caller's channel (``QueueCallerJoin``'s ``Channel``; "" when a resync did not say).
+    channel: str = ""
 
 
 @dataclass(slots=True)
@@ -117,7 +120,25 @@ class CallEnded:
     reason: str
 
 
-Outcome = CallOffered | CallAnswered | CallAbandoned | CallEnded
+@dataclass(frozen=True, slots=True)
+class CallTransferred:
+    """A talking caller joined a queue again (``QueueCallerJoin`` of its channel after its
+    ``AgentConnect``): it was transferred (an AMI ``Redirect`` into another queue keeps the
+    channel, so its Uniqueid and Linkedid). Its answered call is over (``ended``, reason
+    ``transfer``) and it is offered anew in the queue it joined (``offered``).
+
+    Asterisk counts the first call completed at the redirect (``QueueStatus`` right after it),
+    but sends that queue's ``AgentComplete`` only when the caller finally hangs up (README,
+    the ``actions`` recording): that late event is dropped (see ``CallBoard._complete``)."""
+
+    ended: CallEnded
+    offered: CallOffered
+
+
+Outcome = CallOffered | CallAnswered | CallAbandoned | CallEnded | CallTransferred
+
+#: ``CallEnded.reason`` of a call that went on in another queue (:class:`CallTransferred`).
+TRANSFER = "transfer"
 
 #: ``CallEnded.reason`` of a call we held as waiting that the resync took as answered and
 #: ended from Asterisk's counters alone (rule 4): right in number, but possibly not this
@@ -180,6 +201,9 @@ class CallBoard:
     _report: ReconcileReport | None = None
     #: A login was marked and no resync has reconciled since (see :meth:`mark_login`).
     _unsynced_login: bool = False
+    #: (uniqueid, queue) of calls transferred out of a queue whose late ``AgentComplete``
+    #: has not come yet (see :class:`CallTransferred`).
+    _transferred: dict[tuple[str, str], None] = field(default_factory=dict)
 
     def queue_stats(self, queue: str) -> QueueStats:
         st = self.stats.get(queue)
@@ -211,11 +235,18 @@ class CallBoard:
         if base is not None:
             base[index] += 1
 
-    def _join(self, e: ev.CallerJoined) -> CallOffered | None:
+    def _join(self, e: ev.CallerJoined) -> CallOffered | CallTransferred | None:
         st = self.queue_stats(e.queue)
         q = self.waiting[e.queue]
-        if e.uniqueid in q or e.uniqueid in self.talking:
+        if e.uniqueid in q:
             return None  # a repeated frame: already counted
+        talking = self.talking.get(e.uniqueid)
+        ended: CallEnded | None = None
+        if talking is not None:
+            answered = talking.answered_at
+            if answered is None or e.at <= answered:
+                return None  # a repeated frame of its first join
+            ended = self._transfer_out(talking, e.at)
         call = q[e.uniqueid] = Call(
             uniqueid=e.uniqueid,
             linkedid=e.linkedid,
@@ -224,9 +255,23 @@ class CallBoard:
             caller_name=e.caller_name,
             joined_at=e.at,
             gen=self.generation,
+            channel=e.channel,
         )
         st.offered += 1
-        return CallOffered(call)
+        offered = CallOffered(call)
+        return offered if ended is None else CallTransferred(ended, offered)
+
+    def _transfer_out(self, call: Call, at: float) -> CallEnded:
+        """A talking call left its queue for another: it ends there, as Asterisk counts it."""
+        del self.talking[call.uniqueid]
+        self._hung.pop(call.uniqueid, None)
+        self._seen(call.queue, 2)
+        transferred = self._transferred
+        transferred[(call.uniqueid, call.queue)] = None
+        if len(transferred) > 10_000:  # callers that never hung up: keep memory bounded
+            del transferred[next(iter(transferred))]
+        talk = int(max(0.0, at - (call.answered_at or at)))
+        return CallEnded(call, at, talk, TRANSFER)
 
     def _connect(self, e: ev.AgentConnected) -> CallAnswered | None:
         call = self.waiting.get(e.queue, {}).pop(e.uniqueid, None)
@@ -246,6 +291,11 @@ class CallBoard:
         # A figure Asterisk left out (or sent malformed) counts as 0 where a time is derived
         # from it; the call ends all the same.
         talk = e.talk_time or 0
+        if self._transferred and (e.uniqueid, e.queue) in self._transferred:
+            # The late AgentComplete of a call transferred out of this queue: it ended at
+            # the transfer (the call it names may be talking in the other queue now).
+            del self._transferred[(e.uniqueid, e.queue)]
+            return None
         call = self.talking.pop(e.uniqueid, None) if e.uniqueid else None
         if call is None:
             # Asterisk sometimes sends AgentComplete without the channel headers: the call
@@ -510,6 +560,7 @@ class CallBoard:
                 c.uniqueid, c.linkedid, queue, c.caller_num, c.caller_name, at - c.duration_s
             )
             call.gen = gen
+            call.channel = c.channel
             self.queue_stats(queue).offered += 1
             out.append(CallOffered(call))
             out.append(self._answer_now(call, at, peer_of(c)))

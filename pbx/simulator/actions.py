@@ -1,6 +1,9 @@
 """The AMI actions of the embedded PBX on calls and variables: ``Originate`` (a caller into
-``[callers]``), ``Redirect`` (a caller re-runs the dialplan at a new extension), ``Hangup``,
-``Getvar``/``Setvar``, and the dialplan's ``extension_exists`` they check against.
+``[callers]``, a seat's phone into ``[hotline-spy]``), ``Redirect`` (a caller re-runs the
+dialplan at a new extension, or an operator's transfer into ``[hotline-transfer]``: straight
+into the queue, no IVR), ``Hangup``, ``Getvar``/``Setvar``, and the dialplan's
+``extension_exists`` they check against (the contexts of the recordings' dialplan and those of
+the shipped one, ``pbx/asterisk/extensions.conf``).
 
 Each returns what the AMI server needs for its answer (a caller, a bool, or Asterisk's error
 text); the events they cause go out through ``emit`` like any other.
@@ -11,20 +14,29 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from pbx.simulator.agi_steps import AgiSteps
+from pbx.simulator.chanspy import SPY_CONTEXT, SPY_MODES, ChanSpyApp
 from pbx.simulator.model import PREQUEUE, RETRY, RINGING, SURVEY, TALKING, WAITING, Caller, Channel
 
-__all__ = ["Actions"]
+__all__ = ["TRANSFER_CONTEXT", "Actions"]
+
+#: The shipped dialplan's transfer context: ``q<queue>`` into that queue, ``d<number>`` out
+#: to a department through ``DEPARTMENT_TRUNK``; with no trunk set (none here: there is no
+#: SIP), the caller goes to ``DEFAULT_QUEUE`` instead, never to a dead end.
+TRANSFER_CONTEXT = "hotline-transfer"
 
 _LOCAL_RE = re.compile(r"^Local/([^@/]+)@([^/]+)(/n)?$", re.IGNORECASE)
 
 
-class Actions(AgiSteps):
+class Actions(ChanSpyApp):
     """Originate, Redirect, Hangup, Getvar and Setvar."""
 
     def extension_exists(self, context: str, exten: str) -> bool:
         if context == "callers":
             return exten == self.caller_exten or (exten.startswith("q") and len(exten) > 1)
+        if context == TRANSFER_CONTEXT:  # _q. and _d.
+            return exten[:1] in ("q", "d") and len(exten) > 1
+        if context == SPY_CONTEXT:
+            return exten in SPY_MODES
         if context == "caller-sim":
             return exten == "s"
         if context == "agents":
@@ -52,21 +64,23 @@ class Actions(AgiSteps):
         """
         variables = dict(variables or {})
         num, name = _parse_callerid(callerid)
+        failure = {
+            "Response": "Failure",
+            "Channel": channel,
+            "Context": context,
+            "Exten": exten,
+            "Reason": "0",
+            "Uniqueid": "<unknown>",
+            "CallerIDNum": num or "<unknown>",
+            "CallerIDName": name or "<unknown>",
+        }
+        if context == SPY_CONTEXT and not application:
+            self.spy_originate(channel, exten, variables, on_response, failure)
+            return None
         m = _LOCAL_RE.match(channel)
         if not m or m.group(2) != "callers" or not self.extension_exists("callers", m.group(1)):
             if on_response is not None:
-                on_response(
-                    {
-                        "Response": "Failure",
-                        "Channel": channel,
-                        "Context": context,
-                        "Exten": exten,
-                        "Reason": "0",
-                        "Uniqueid": "<unknown>",
-                        "CallerIDNum": num or "<unknown>",
-                        "CallerIDName": name or "<unknown>",
-                    }
-                )
+                on_response(failure)
             return None
 
         def respond(c1: Channel) -> None:
@@ -191,8 +205,9 @@ class Actions(AgiSteps):
         if not self.extension_exists(context, exten):
             return "Extension does not exist."
         caller = self.owners.get(channel)
-        if caller is None or ch not in (caller.chan1, caller.chan2) or context != "callers":
-            return ""  # nothing modelled beyond caller channels into [callers]
+        into = context in ("callers", TRANSFER_CONTEXT)
+        if caller is None or ch not in (caller.chan1, caller.chan2) or not into:
+            return ""  # nothing modelled beyond caller channels into those two
         c2 = caller.chan2
         if caller.state in (WAITING, RINGING, RETRY):
             self._cancel_timers(caller, "timer", "expire_timer")  # patience runs on
@@ -246,16 +261,18 @@ class Actions(AgiSteps):
             return ""
         else:
             self._cancel_agi_step(caller)
-        # re-run the dialplan at the new place: IVR step, then Queue()
+        # re-run the dialplan at the new place: IVR step (not for a transfer), then Queue()
+        if context == TRANSFER_CONTEXT and exten.startswith("d"):
+            exten = "q" + self.globals.get("QUEUE", self.default_queue)  # no trunk: fallback
         caller.exten = exten
         caller.queue = ""
-        c2.exten, c2.priority = exten, 1
+        c2.context, c2.exten, c2.priority = context, exten, 1
         caller.legs.clear()
         self.stats["offered"] -= 1  # _start_dialplan counts it again
         patience_timer = caller.abandon_timer
         caller.abandon_timer = None
         caller.patience, saved = None, caller.patience
-        self._start_dialplan(caller)
+        self._start_dialplan(caller, ivr=context != TRANSFER_CONTEXT)
         caller.patience = saved
         caller.abandon_timer = patience_timer
         return ""

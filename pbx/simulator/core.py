@@ -146,6 +146,8 @@ class PbxCore(Reports):
         self.devices: dict[str, Device] = {}
         self.channels: dict[str, Channel] = {}
         self.owners: dict[str, Caller] = {}  # channel name -> the call it belongs to
+        self._spied: dict[str, list[Any]] = {}  # ChanSpy (.chanspy): spied-on channel -> spies
+        self._spyers: dict[str, Any] = {}  # a spyer's channel names -> its spy
         self.globals: dict[str, str] = {
             "QUEUE": cfg.queue,
             "AGI_URL": "agi://127.0.0.1:4573/ivr",
@@ -274,8 +276,9 @@ class PbxCore(Reports):
                 self._varset(c2, "__" + var, variables[var])
         return caller
 
-    def _start_dialplan(self, caller: Caller) -> None:
-        """Both halves are up: start the caller's patience, then the IVR step or Queue()."""
+    def _start_dialplan(self, caller: Caller, *, ivr: bool = True) -> None:
+        """Both halves are up: start the caller's patience, then the IVR step (unless not
+        ``ivr``: a transfer) or Queue()."""
         if caller.patience is not None and not self.patience_in_queue:
             caller.abandon_timer = self.clock.call_later(caller.patience, self._abandon, caller)
         caller.state = PREQUEUE
@@ -286,7 +289,7 @@ class PbxCore(Reports):
                 else self.globals.get("QUEUE", self.default_queue)
             )
         self.stats["offered"] += 1
-        if self.pre_queue is None:
+        if self.pre_queue is None or not ivr:
             self._enter_queue(caller)
         else:
             self._run_ivr_step(caller)

@@ -271,7 +271,10 @@ class QueueApplication(MemberManagement):
         legs: list[Leg] = []
         for m in members:
             ext = self._seat(m)
+            # a Local channel's name has its context, not its options (Local/8001@agents/n
+            # rings as Local/8001@agents-0000000a;1)
             ctx = m.state_interface.split("@", 1)[1] if "@" in m.state_interface else "agents"
+            ctx = ctx.split("/", 1)[0]
             a1, a2 = self._new_pair(ext, ctx, c2.linkedid)
             self.owners[a1.name] = caller
             self.owners[a2.name] = caller

@@ -61,6 +61,11 @@ def test_every_operation_states_a_role_or_is_open_on_purpose() -> None:
     assert roles[("DELETE", "/api/v1/announcements/{ident}")] is Role.SUPERVISOR
     assert roles[("GET", "/api/v1/tickets")] is Role.OPERATOR
     assert roles[("POST", "/api/v1/users")] is Role.ADMIN
+    # during the call: an operator on their own call; the board and listening in, supervisors
+    assert roles[("POST", "/api/v1/me/call/transfer")] is Role.OPERATOR
+    assert roles[("POST", "/api/v1/me/call/hangup")] is Role.OPERATOR
+    assert roles[("GET", "/api/v1/seats")] is Role.SUPERVISOR
+    assert roles[("POST", "/api/v1/seats/{interface}/spy")] is Role.SUPERVISOR
 
 
 def test_the_openapi_description_declares_the_bearer_scheme_and_each_role() -> None:

@@ -7,7 +7,14 @@ import json
 import pytest
 
 from pbx import events as ev
-from routing.calls import CallAbandoned, CallAnswered, CallBoard, CallEnded, CallOffered
+from routing.calls import (
+    CallAbandoned,
+    CallAnswered,
+    CallBoard,
+    CallEnded,
+    CallOffered,
+    CallTransferred,
+)
 from tests.traces import read_recording, trace_frames
 
 Q = "hotline"
@@ -132,3 +139,54 @@ def test_scenario_traces_match_asterisks_own_completed_count(
     assert st.answered == completed
     assert st.abandoned == 0
     assert not b.talking
+
+
+def test_a_talking_caller_joining_another_queue_is_a_transfer() -> None:
+    b = CallBoard()
+    b.apply(join("1"))
+    b.apply(connect("1", at=2.0))
+    assert b.apply(join("1", at=0.0)) is None  # a repeated frame of its first join
+    moved = b.apply(join("1", at=32.5, queue="xiaoshan"))
+    assert isinstance(moved, CallTransferred)
+    ended, offered = moved.ended, moved.offered
+    assert (ended.reason, ended.talk_time, ended.at) == ("transfer", 30, 32.5)
+    assert ended.call.queue == Q and ended.call.interface == "Local/8001@agents/n"
+    assert offered.call.queue == "xiaoshan" and offered.call.linkedid == "1"
+    assert offered.call.channel == "Local/x;2"
+    assert "1" not in b.talking and b.waiting_count("xiaoshan") == 1
+    answered = b.apply(
+        ev.AgentConnected(40.0, "xiaoshan", "1", "1", "Local/8002@agents/n", "8002", 1, 1)
+    )
+    assert isinstance(answered, CallAnswered) and answered.call.answered_at == 40.0
+    # the first queue's AgentComplete only comes at the final hang-up: dropped, not unknown
+    late = ev.AgentCompleted(90.0, Q, "1", "Local/8001@agents/n", "8001", 1, 88, "caller")
+    assert b.apply(late) is None and b.unknown_calls == 0 and "1" in b.talking
+    last = ev.AgentCompleted(90.0, "xiaoshan", "1", "Local/8002@agents/n", "8002", 8, 50, "caller")
+    end = b.apply(last)
+    assert isinstance(end, CallEnded) and end.call.queue == "xiaoshan"
+    assert (b.stats[Q].answered, b.stats["xiaoshan"].offered, b.stats["xiaoshan"].answered) == (
+        1,
+        1,
+        1,
+    )
+    assert not b.talking and b.unknown_calls == 0
+
+
+def test_the_recorded_redirect_of_a_talking_caller_is_a_transfer() -> None:
+    """The ``actions`` recording (a real Asterisk 20.20): 张三, talking at 8001, redirected to
+    ``callers,qhotline2,1``, is answered by 8004 in hotline2; hotline counts 3 completed and
+    hotline2 1 (``QueueSummary`` at the end), and his late hotline AgentComplete is no
+    unknown call."""
+    b = CallBoard()
+    transfers = []
+    for frame in trace_frames("actions"):
+        event = ev.translate(frame, 0.0)
+        if event is not None:
+            out = b.apply(event)
+            if isinstance(out, CallTransferred):
+                transfers.append(out)
+    assert len(transfers) == 1
+    assert transfers[0].ended.call.queue == "hotline"
+    assert transfers[0].offered.call.queue == "hotline2"
+    assert b.unknown_calls == 0 and not b.talking
+    assert b.stats["hotline"].answered == 3 and b.stats["hotline2"].answered == 1
