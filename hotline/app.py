@@ -37,6 +37,8 @@ from agents.roles import Role
 from agents.shift_api import make_router as seat_router
 from agents.users_api import make_router as users_router
 from hotline.desk import Desk
+from hotline.desk_page import add_desk_page
+from hotline.page_policy import SameOriginPages
 from hotline.runtime import Runtime
 from ivr.api import make_router as announcements_router
 from ivr.menus import load_menus
@@ -218,6 +220,8 @@ def create_app(runtime: Runtime, *, people_clock: Callable[[], float] = time.tim
     me, supervising = auth.require(Role.OPERATOR), auth.require(Role.SUPERVISOR)
     app.include_router(drafts_router(desk, me=me, supervisor=supervising))
     app.include_router(desk_stream_router(auth, desk.streams, desk))
+    add_desk_page(app)  # the reference desk: open; what it calls is role-checked
+    app.add_middleware(SameOriginPages, paths=("/docs", "/redoc", "/desk"))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -266,8 +270,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 
 #: The operations open to anyone, by design: signing in (the body carries the credential),
-#: health, readiness, metrics (Prometheus scrapes without a token; no personal data) and the
-#: docs. Every other operation states its role; a test fails on one that does not.
+#: health, readiness, metrics (Prometheus scrapes without a token; no personal data), the
+#: docs, and the reference desk page (the API it calls checks the roles). Every other
+#: operation states its role; a test fails on one that does not.
 OPEN_OPERATIONS = frozenset(
     {
         ("POST", "/api/v1/auth/token"),
@@ -280,6 +285,7 @@ OPEN_OPERATIONS = frozenset(
         ("GET", "/docs"),
         ("GET", "/docs/oauth2-redirect"),
         ("GET", "/redoc"),
+        ("GET", "/desk"),
     }
 )
 
