@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-fast test-asterisk asterisk check bench bench-phones lint typecheck clean
+.PHONY: install run test test-fast test-asterisk asterisk browser check bench bench-phones lint typecheck clean
 
 install: $(STAMP)
 
@@ -35,6 +35,13 @@ test-asterisk: install
 # already there). ASTERISK_SOURCE and ASTERISK_PREFIX override; see scripts/build-asterisk.sh.
 asterisk:
 	./scripts/build-asterisk.sh
+
+# Debian's chromium and chromium-driver (when missing; needs root), then the pages in that
+# headless browser: the desk page, /docs and /redoc (tests/browser; `make test` runs them too,
+# skipped loudly without the browser).
+browser: install
+	./scripts/install-chromium.sh
+	$(BIN)/python -m pytest -m browser tests/browser $(PYTEST_ARGS)
 
 # The pure cores and the adapters alone, in well under a minute: no end-to-end run, no
 # statistical steady state (markers in pyproject). `make test` still runs everything.

@@ -74,6 +74,14 @@ class ForcedPauseIn(BaseModel):
     )
 
 
+class PauseCodeOut(BaseModel):
+    code: str = Field(examples=["lunch"])
+    label: str = Field(description="What the desktop shows.", examples=["午餐"])
+    limit_s: float = Field(description="How long the pause may last before it is overdue.")
+    counts_as_working_time: bool
+    auto_ready: bool = Field(description="The seat is made ready again at the limit.")
+
+
 class SeatStateOut(BaseModel):
     interface: str | None
     state: str = Field(
@@ -144,6 +152,21 @@ def make_router(auth: Authenticator, seats: Callable[[], SeatLifecycle]) -> APIR
             allowed = sorted(c for c, p in seats().pause_codes.codes.items() if not p.system)
             raise HTTPException(422, f"code: {code!r} is not a pause code; use one of {allowed}")
         return code
+
+    @router.get("/api/v1/me/seat/pause-codes", response_model=list[PauseCodeOut])
+    async def pause_codes(who: SignedIn = Depends(operator)) -> list[PauseCodeOut]:
+        """The codes I may pause with (config/pause_codes.yaml; not the backend's own)."""
+        return [
+            PauseCodeOut(
+                code=p.code,
+                label=p.label,
+                limit_s=p.limit_s,
+                counts_as_working_time=p.counts_as_working_time,
+                auto_ready=p.auto_ready,
+            )
+            for p in seats().pause_codes.codes.values()
+            if not p.system
+        ]
 
     @router.get("/api/v1/me/seat", response_model=SeatStateOut)
     async def my_seat(who: SignedIn = Depends(operator)) -> SeatStateOut:

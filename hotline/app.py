@@ -41,6 +41,8 @@ from agents.users_api import make_router as users_router
 from config.catalogue import Catalogue, load_catalogue
 from hotline.call_control import RuntimeCallControl
 from hotline.desk import Desk
+from hotline.desk_page import add_desk_page
+from hotline.page_policy import SameOriginPages
 from hotline.runtime import Runtime
 from ivr.api import make_router as announcements_router
 from ivr.menus import load_menus
@@ -218,6 +220,8 @@ def create_app(runtime: Runtime, *, people_clock: Callable[[], float] = time.tim
     # its own count of wrong tries, on the people's clock like the sign-ins'
     app.include_router(lookup_router(desk, SigninThrottle(people_clock)))
     app.include_router(open311_router(desk, catalogue=catalogue, client=me))
+    add_desk_page(app)  # the reference desk: open; what it calls is role-checked
+    app.add_middleware(SameOriginPages, paths=("/docs", "/redoc", "/desk"))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -291,8 +295,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 
 #: The operations open to anyone, by design: signing in (the body carries the credential),
-#: health, readiness, metrics (Prometheus scrapes without a token; no personal data) and the
-#: docs. Every other operation states its role; a test fails on one that does not.
+#: health, readiness, metrics (Prometheus scrapes without a token; no personal data), the
+#: docs, and the reference desk page (the API it calls checks the roles). Every other
+#: operation states its role; a test fails on one that does not.
 OPEN_OPERATIONS = frozenset(
     {
         ("POST", "/api/v1/auth/token"),
@@ -310,6 +315,7 @@ OPEN_OPERATIONS = frozenset(
         ("GET", "/docs"),
         ("GET", "/docs/oauth2-redirect"),
         ("GET", "/redoc"),
+        ("GET", "/desk"),
     }
 )
 

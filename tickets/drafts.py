@@ -48,6 +48,7 @@ __all__ = [
     "open_drafts",
     "submit",
     "sweep_incomplete",
+    "ticket_numbers",
 ]
 
 #: What an operator fills, with the longest text each keeps (None: unlimited text).
@@ -125,6 +126,18 @@ async def get_draft(
     if operator_id is not None:
         stmt = stmt.where(OperatorDraft.operator_id == operator_id)
     return await session.scalar(stmt)
+
+
+async def ticket_numbers(session: AsyncSession, found: Sequence[OperatorDraft]) -> dict[str, str]:
+    """The numbers of the drafts' calls' tickets, by call (a ticket is written when its call
+    ends: a draft of a call still on the line has none yet)."""
+    if not found:
+        return {}
+    calls = {d.call_uniqueid for d in found}
+    stmt = select(Ticket.call_uniqueid, Ticket.number).where(
+        Ticket.linkedid.in_({d.linkedid for d in found}), Ticket.call_uniqueid.in_(calls)
+    )
+    return {str(call): number for call, number in (await session.execute(stmt)).all()}
 
 
 def check_fields(values: dict[str, Any]) -> dict[str, str | None]:

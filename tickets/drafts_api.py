@@ -67,9 +67,14 @@ class DraftOut(BaseModel):
     answer: str | None
     resolved_on_call: bool | None
     submitted_at: str | None
+    ticket: str | None = Field(
+        None,
+        description="The number of the call's ticket, once written (when the call has ended): "
+        "where the articles that helped are recorded.",
+    )
 
 
-def draft_json(d: OperatorDraft) -> dict[str, Any]:
+def draft_json(d: OperatorDraft, ticket: str | None = None) -> dict[str, Any]:
     def iso(t: datetime | None) -> str | None:
         return t.isoformat() if t else None
 
@@ -89,7 +94,13 @@ def draft_json(d: OperatorDraft) -> dict[str, Any]:
         "answer": d.answer,
         "resolved_on_call": d.resolved_on_call,
         "submitted_at": iso(d.submitted_at),
+        "ticket": ticket,
     }
+
+
+async def drafts_json(session: Any, found: list[OperatorDraft]) -> list[dict[str, Any]]:
+    numbers = await service.ticket_numbers(session, found)
+    return [draft_json(d, numbers.get(d.call_uniqueid)) for d in found]
 
 
 def _invalid(e: ValueError) -> HTTPException:
@@ -133,7 +144,7 @@ def make_router(desk: Any, *, me: Any, supervisor: Any) -> APIRouter:
     async def get_draft(who: Annotated[Any, Depends(me)], call: str = CALL) -> dict[str, Any]:
         """One of my drafts."""
         async with desk.sessions()() as session:
-            return draft_json(await own(session, call, who))
+            return (await drafts_json(session, [await own(session, call, who)]))[0]
 
     @router.patch(
         "/api/v1/me/drafts/{call}",
@@ -152,7 +163,7 @@ def make_router(desk: Any, *, me: Any, supervisor: Any) -> APIRouter:
                 raise _invalid(e) from None
             except service.Conflict as e:
                 raise HTTPException(409, str(e)) from None
-            return draft_json(d)
+            return (await drafts_json(session, [d]))[0]
 
     @router.post(
         "/api/v1/me/drafts/{call}/submit",
@@ -189,7 +200,7 @@ def make_router(desk: Any, *, me: Any, supervisor: Any) -> APIRouter:
             except service.Conflict as e:
                 raise HTTPException(409, str(e)) from None
             desk.submitted(d, repeated)
-            return draft_json(d)
+            return (await drafts_json(session, [d]))[0]
 
     @router.get(
         "/api/v1/drafts",
@@ -203,6 +214,6 @@ def make_router(desk: Any, *, me: Any, supervisor: Any) -> APIRouter:
         """Drafts by status, oldest call first (incomplete ones: past the wrap-up limit)."""
         async with desk.sessions()() as session:
             rows = await service.list_by_status(session, status.value, limit)
-        return [draft_json(d) for d in rows]
+            return await drafts_json(session, rows)
 
     return router

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -24,26 +22,10 @@ from hotline.app import create_app
 from hotline.runtime import Runtime
 from pbx.simulator import SimulatorConfig
 from tests.agents.signin import make_user, tokens
+from tests.hotline.desk_setup import CALLER, SEAT, desk_runtime, earlier_tickets, place_call, serve
 from tickets.models import Ticket
-from tickets.service import TicketDraft, create_tickets
 
 pytestmark = pytest.mark.e2e
-
-SEAT = "Local/8001@agents/n"
-CALLER = "13812345678"
-
-
-async def _serve(app) -> tuple[uvicorn.Server, asyncio.Task, int]:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws="websockets-sansio")
-    )
-    task = asyncio.ensure_future(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    return server, task, port
 
 
 async def _next(ws, kind: str, timeout: float = 20.0) -> dict:
@@ -54,42 +36,15 @@ async def _next(ws, kind: str, timeout: float = 20.0) -> dict:
                 return msg
 
 
-async def _earlier_tickets(rt: Runtime) -> None:
-    now = datetime.fromtimestamp(rt.now(), UTC)
-    old = [
-        TicketDraft(
-            caller_num=CALLER,
-            caller_name="张伟",
-            queue="hotline",
-            seat="Local/8002@agents/n",
-            linkedid=f"1700000000.{i}",
-            call_uniqueid=f"1700000000.{i}",
-            joined_at=now - timedelta(days=days),
-            answered_at=now - timedelta(days=days),
-            ended_at=now - timedelta(days=days) + timedelta(minutes=3),
-            kind=kind,
-            resolved_on_call=False,
-        )
-        for i, (days, kind) in enumerate([(60, "complaint"), (3, "report")])
-    ]
-    async with rt.sessions() as s:
-        await create_tickets(s, old)
-
-
 async def test_screen_pop_draft_and_ticket_over_the_live_stream(tmp_path: Path) -> None:
-    rt = Runtime(
-        Settings(_env_file=None, spool_dir=tmp_path / "spool", draft_sweep_s=3600.0),
-        database_url=f"sqlite:///{tmp_path / 'desk.db'}",
-        simulation=SimulatorConfig(seats=1, speed=20.0, seed=5, ivr=True),
-        agi_port=0,
-    )
+    rt = desk_runtime(tmp_path)
     await rt.start()
-    server, serving, port = await _serve(create_app(rt))
+    server, serving, port = await serve(create_app(rt))
     try:
         assert rt.sessions is not None and rt.gateway is not None
         await make_user(rt.sessions, "op1", Role.OPERATOR, seat=SEAT)
         await make_user(rt.sessions, "nobody", Role.OPERATOR)
-        await _earlier_tickets(rt)
+        await earlier_tickets(rt)
         base = f"http://127.0.0.1:{port}"
         url = f"ws://127.0.0.1:{port}/api/v1/me/stream"
         async with httpx.AsyncClient(base_url=base, timeout=20.0) as http:
@@ -114,13 +69,7 @@ async def test_screen_pop_draft_and_ticket_over_the_live_stream(tmp_path: Path) 
                 assert snap["kind"] == "snapshot" and snap["seat"] == SEAT
                 assert snap["state"] == "ready" and snap["call"] is None
 
-                await rt.gateway.originate(
-                    "Local/12345@callers/n",
-                    context="caller-sim",
-                    exten="s",
-                    caller_id=f'"张伟" <{CALLER}>',
-                    variables={"TALK": "60", "PATIENCE": "600"},
-                )
+                await place_call(rt, caller_id=f'"张伟" <{CALLER}>', talk_s=60)
                 rung = await _next(ws, "rung")
                 pop = await _next(ws, "connected")
                 assert pop["seq"] > rung["seq"] > snap["seq"]
@@ -138,6 +87,7 @@ async def test_screen_pop_draft_and_ticket_over_the_live_stream(tmp_path: Path) 
                 # the draft was stored at connect; fill it, then submit (twice: same answer)
                 draft = (await http.get(f"/api/v1/me/drafts/{call}")).json()
                 assert draft["status"] == "open" and draft["seat"] == SEAT
+                assert draft["ticket"] is None  # written when the call ends
                 r = await http.patch(f"/api/v1/me/drafts/{call}", json={"kind": "gossip"})
                 assert r.status_code == 422 and "kind" in r.json()["detail"]
                 r = await http.patch(
@@ -181,6 +131,10 @@ async def test_screen_pop_draft_and_ticket_over_the_live_stream(tmp_path: Path) 
         assert t is not None
         assert (t.kind, t.resolved_on_call, t.status) == ("consultation", True, "resolved")
         assert t.linkedid == pop["linkedid"]
+        async with httpx.AsyncClient(base_url=base, timeout=20.0) as http:
+            http.headers["Authorization"] = f"Bearer {token}"
+            draft = (await http.get(f"/api/v1/me/drafts/{call}")).json()
+        assert draft["ticket"] == t.number  # where the articles that helped are recorded
         assert rt.controller.resolved_on_call == 1 and rt.controller.calls_ended == 1
     finally:
         server.should_exit = True
@@ -203,7 +157,7 @@ async def test_a_draft_left_past_the_wrap_up_limit_is_incomplete_and_listed(
         agi_port=0,
     )
     await rt.start()
-    server, serving, port = await _serve(create_app(rt))
+    server, serving, port = await serve(create_app(rt))
     try:
         assert rt.sessions is not None and rt.gateway is not None
         await make_user(rt.sessions, "op1", Role.OPERATOR, seat=SEAT)
@@ -215,13 +169,7 @@ async def test_a_draft_left_past_the_wrap_up_limit_is_incomplete_and_listed(
                 f"ws://127.0.0.1:{port}/api/v1/me/stream", subprotocols=["bearer", token]
             ) as ws:
                 await _next(ws, "snapshot")
-                await rt.gateway.originate(
-                    "Local/12345@callers/n",
-                    context="caller-sim",
-                    exten="s",
-                    caller_id="<>",
-                    variables={"TALK": "20", "PATIENCE": "600"},
-                )
+                await place_call(rt, caller_id="<>", talk_s=20)
                 pop = await _next(ws, "connected")
                 assert pop["caller"] == "" and pop["earlier_tickets"] == []
                 assert pop["ivr"] is None  # this PBX ran no IVR for the call

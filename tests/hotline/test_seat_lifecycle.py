@@ -96,6 +96,19 @@ async def test_sign_in_pause_ready_sign_out(runtime: Runtime) -> None:
     async with _client(runtime, "zhangwei", Role.OPERATOR, SEAT) as c:
         r = await c.get("/api/v1/me/seat")
         assert r.status_code == 200 and r.json()["state"] == "signed_out"
+        # the codes an operator may pause with (config/pause_codes.yaml), not the system's
+        r = await c.get("/api/v1/me/seat/pause-codes")
+        assert r.status_code == 200
+        codes = {p["code"]: p for p in r.json()}
+        assert "no_answer" not in codes
+        assert codes["lunch"] == {
+            "code": "lunch",
+            "label": "午餐",
+            "limit_s": 3600.0,
+            "counts_as_working_time": False,
+            "auto_ready": False,
+        }
+        assert codes["after_call_work"]["auto_ready"] is True
         r = await c.post("/api/v1/me/seat/pause", json={"code": "lunch"})
         assert r.status_code == 409 and "sign in first" in r.json()["detail"]
 
