@@ -316,12 +316,13 @@ def cli() -> None:
         return
     result = asyncio.run(main(args))
     # The IVR's FastAGI figures and the simulator's calls per second (their own event loops).
-    from bench import agi, backfill, knowledge, sim
+    from bench import agi, backfill, desk, knowledge, sim
 
     agi.run(result)
     sim.run(result)
     backfill.run(result)
     knowledge.run(result)
+    desk.run(result)  # operators on WebSockets: screen pop, submit, memory, where it bends
     write(result)
 
 

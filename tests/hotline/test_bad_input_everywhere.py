@@ -14,7 +14,8 @@ Each request carries the access token of a user with the role the operation stat
 operator with a seat, a supervisor, an admin), so what answers is the operation's own
 validation, not the 401/403 in front of it. The store's every row, in every table, is the same
 after the sweep as before: nothing stored half. Rules a schema cannot state (a Luhn check
-digit, an end after a start) are tests/hotline/test_openapi.py's ``SEMANTIC_422``.
+digit, an end after a start) are tests/hotline/test_openapi.py's ``SEMANTIC_422``. Not swept:
+a number for a date-time (pydantic reads it as epoch seconds, and so does the API).
 """
 
 from __future__ import annotations
