@@ -33,18 +33,20 @@ for: the caller's earlier tickets (read from the store when the caller joined th
 the draft's hand-over, JSON, the socket, the client's own event loop.
 
 Figures per step: ``screen_pop_p50_ms`` / ``screen_pop_p99_ms`` (above);
-``screen_pop_send_p99_ms`` (the server's share: the notice to the ``send`` returning,
-``hotline.desk.Desk.pop_latencies``); ``loop_lag_p50_ms`` / ``loop_lag_p99_ms`` (how late
-the server's event loop wakes a 10 ms sleep: the queue every pop waits in);
 ``submit_p50_ms`` / ``submit_p99_ms`` (the client's ``POST`` to its answer, ``perf_counter``
-in the client); ``rss_per_operator_kb`` (the step
-process's RSS grown by connecting its operators' streams, after ten warm-up streams, per
-operator, before any call); failures (streams refused or closed, ``pops_lost``: calls
-answered a second or more before the step's end whose pop never arrived, submits not
-answered 200 even after one retry with the same key). And why a pop is late:
-``pops_waiting_for_store`` (the pops that waited for the caller's earlier tickets, read from
-the store when the caller joined and not read yet at the answer) and
-``screen_pop_p99_ms_store_read_before`` (the p99 of the others).
+in the client); ``rss_per_operator_kb`` (the step process's RSS grown by connecting its
+operators' streams, after ten warm-up streams, per operator, before any call); failures
+(streams refused or closed; ``pops_lost``: calls answered a second or more before the step's
+end whose pop never arrived; submits not answered 200 even after one retry with the same key).
+
+And why a pop is late: ``screen_pop_send_p99_ms`` (the server's share: the notice to the
+``send`` returning, ``hotline.desk.Desk.pop_latencies``); ``loop_lag_p50_ms`` /
+``loop_lag_p99_ms`` (how late the server's event loop wakes a 10 ms sleep: the queue every
+pop waits in); the collector's pauses during the calls (``gc_full_collections``,
+``gc_full_max_ms``, ``gc_young_max_ms``; the step freezes what the start made, as ``hotline
+serve`` does, unless ``--no-gc-freeze``); ``pops_waiting_for_store`` (the pops that waited for
+the caller's earlier tickets, read from the store when the caller joined and not read yet at
+the answer) and ``screen_pop_p99_ms_store_read_before`` (the p99 of the others).
 
 ``python -m bench.desk`` runs the steps of ``make bench`` (150 operators over 0.15 of a busy
 hour, then 300, 600 and 1,000 over 0.05 each, every step at 20 calls per operator per hour:
@@ -57,6 +59,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -214,7 +217,9 @@ async def _clients() -> None:
 # -- one step (a process of its own) -----------------------------------------------------------
 
 
-async def _step(seats: int, calls: int, hours: float, speed: float) -> dict[str, Any]:
+async def _step(
+    seats: int, calls: int, hours: float, speed: float, gc_freeze: bool = True
+) -> dict[str, Any]:
     import secrets
 
     import uvicorn
@@ -245,6 +250,8 @@ async def _step(seats: int, calls: int, hours: float, speed: float) -> dict[str,
         durable=False,
     )
     await rt.start()
+    if gc_freeze:
+        gc.freeze()  # as `hotline serve` does once started (hotline/cli/serve.py)
     assert rt.simulator is not None and rt.sessions is not None and rt.link is not None
     link = rt.link
     #: Uniqueid -> when the AMI reader read the frame that answered the call (see above).
@@ -346,6 +353,16 @@ async def _step(seats: int, calls: int, hours: float, speed: float) -> dict[str,
         load = os.getloadavg()[0]
         lag_ms: list[float] = []
         ticking = asyncio.ensure_future(_tick(lag_ms))
+        gc_ms: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        gc_started = [0.0]
+
+        def gc_timed(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                gc_started[0] = time.perf_counter()
+            else:
+                gc_ms[info["generation"]].append((time.perf_counter() - gc_started[0]) * 1000)
+
+        gc.callbacks.append(gc_timed)
         t0 = time.perf_counter()
         # The callers arrive over ``hours``; those still on the line a few seconds after the
         # last arrival are dropped with the PBX (the tail of the talk times would add minutes).
@@ -377,6 +394,7 @@ async def _step(seats: int, calls: int, hours: float, speed: float) -> dict[str,
         ]
         lost = sum(1 for c, t in read_at.items() if t < stop_at - 1.0 and c not in received)
         ticking.cancel()
+        gc.callbacks.remove(gc_timed)
         send_ms = [x * 1000.0 for x in list(rt.desk.pop_latencies)[sent_before:]][:sent]
         submits_ok = statuses.get("200", 0)
         return {
@@ -397,6 +415,10 @@ async def _step(seats: int, calls: int, hours: float, speed: float) -> dict[str,
             "screen_pop_send_p99_ms": _pct(send_ms, 0.99),
             "pops_waiting_for_store": len(waited & received.keys()),
             "screen_pop_p99_ms_store_read_before": _pct(ready_ms, 0.99),
+            "gc_frozen": gc_freeze,
+            "gc_full_collections": len(gc_ms[2]),
+            "gc_full_max_ms": round(max(gc_ms[2]), 1) if gc_ms[2] else None,
+            "gc_young_max_ms": round(max(gc_ms[0] + gc_ms[1]), 1) if gc_ms[0] else None,
             "loop_lag_p50_ms": _pct(lag_ms, 0.50),
             "loop_lag_p99_ms": _pct(lag_ms, 0.99),
             "submits": len(submit_ms),
@@ -509,6 +531,9 @@ def main() -> None:
     p.add_argument("--calls", type=int, default=450)
     p.add_argument("--hours", type=float, default=0.15)
     p.add_argument("--speed", type=float, default=SPEED)
+    p.add_argument(
+        "--no-gc-freeze", action="store_true", help="one step without `hotline serve`'s gc.freeze()"
+    )
     p.add_argument("--clients", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.clients:
@@ -518,7 +543,9 @@ def main() -> None:
         import logging
 
         logging.disable(logging.WARNING)
-        print(json.dumps(asyncio.run(_step(a.seats, a.calls, a.hours, a.speed))))
+        print(
+            json.dumps(asyncio.run(_step(a.seats, a.calls, a.hours, a.speed, not a.no_gc_freeze)))
+        )
         return
     results: dict[str, Any] = {}
     run(results)
