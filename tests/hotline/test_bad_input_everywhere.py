@@ -47,7 +47,8 @@ pytestmark = pytest.mark.e2e
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 #: Hypothesis' first example, no shrinking, the same on every run (a pattern's plain text).
 ONE_EXAMPLE = settings(database=None, phases=[Phase.generate], derandomize=True)
-USERS = {Role.OPERATOR: "op1", Role.SUPERVISOR: "sup1", Role.ADMIN: "root"}
+#: One user of each role (every role an operation may state).
+USERS = {role: f"user-{role}" for role in Role}
 
 
 @dataclass(frozen=True)
@@ -263,7 +264,11 @@ async def test_every_operation_refuses_bad_input_by_name_and_stores_nothing(
     doc = app.openapi()
     for role, name in USERS.items():
         await make_user(
-            runtime.sessions, name, role, seat="SIP/8001" if role is Role.OPERATOR else None
+            runtime.sessions,
+            name,
+            role,
+            seat="SIP/8001" if role is Role.OPERATOR else None,
+            department="water" if role is Role.DEPARTMENT else None,
         )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
