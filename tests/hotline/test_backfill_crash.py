@@ -144,15 +144,20 @@ async def run_with_crashes(tmp_path: Path, url: str, seed: int, kills: int) -> d
     await sim.start(port=0)
     sim.begin_day(EPOCH)
     stretch = 300.0
+    moments = sorted(rng.uniform(30, stretch - 60) for _ in range(kills))
+    gaps = [rng.uniform(1, 60) for _ in range(kills)]
+    # The controller is up before the first caller: a first start backfills nothing from
+    # before it (a new site's history is not its tickets), and a start can take longer than
+    # the first caller's few virtual seconds on a busy machine.
+    rt = await start_controller(tmp_path, sim, url)
+    offset = sim.clock.now() - EPOCH
+    moments = [offset + m for m in moments]
     done = sim.run_traffic(
         TrafficSpec(
-            calls=160, hours=stretch / 3600, start_at=EPOCH, talk_mean_s=25.0,
+            calls=160, hours=stretch / 3600, start_at=sim.clock.now(), talk_mean_s=25.0,
             patience_mean_s=40.0,
         )
     )  # fmt: skip
-    moments = sorted(rng.uniform(30, stretch - 60) for _ in range(kills))
-    gaps = [rng.uniform(1, 60) for _ in range(kills)]
-    rt = await start_controller(tmp_path, sim, url)
     try:
         for at, gap in zip(moments, gaps, strict=True):
             await at_virtual(sim, max(at, sim.clock.now() - EPOCH))
