@@ -20,9 +20,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 __all__ = [
+    "GENERATED_SECRET_BYTES",
     "MAX_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
-    "GENERATED_SECRET_BYTES",
     "check_new_password",
     "hash_generated_secret",
     "hash_password",

@@ -36,6 +36,20 @@ pytestmark = pytest.mark.e2e
 
 SEATS = ["Local/8001@agents/n", "Local/8002@agents/n"]
 HOTLINE = Path(sys.executable).parent / "hotline"
+#: A simulation that stops before its first call, or makes one.
+ONE_CALL = dict(
+    seats=1,
+    calls=1,
+    hours=0.01,
+    speed=100.0,
+    seed=1,
+    talk_mean=None,
+    patience_mean=None,
+    wrapup=None,
+    ring=0.0,
+    database_url=None,
+    progress=False,
+)
 
 
 async def _serve(app) -> tuple[uvicorn.Server, asyncio.Task, str]:
@@ -229,17 +243,7 @@ async def test_breaks_need_the_operators() -> None:
     with pytest.raises(SimulationError, match="--breaks-per-hour needs the simulated operators"):
         await run_simulation(
             Settings(_env_file=None),
-            seats=1,
-            calls=1,
-            hours=0.01,
-            speed=100.0,
-            seed=1,
-            talk_mean=None,
-            patience_mean=None,
-            wrapup=None,
-            ring=0.0,
-            database_url=None,
-            progress=False,
+            **ONE_CALL,
             operators=False,
             breaks_per_hour=1.0,
         )
@@ -314,15 +318,5 @@ async def test_operators_who_cannot_sign_in_stop_the_simulation_saying_why(tmp_p
     with pytest.raises(SimulationError, match=r"could not sign in: sim-8001: .*No such queue"):
         await run_simulation(
             Settings(_env_file=None, config_dir=config),
-            seats=1,
-            calls=1,
-            hours=0.01,
-            speed=100.0,
-            seed=1,
-            talk_mean=None,
-            patience_mean=None,
-            wrapup=None,
-            ring=0.0,
-            database_url=None,
-            progress=False,
+            **ONE_CALL,
         )
