@@ -75,11 +75,11 @@ async def _until(cond, within: float = 20.0) -> None:
         await asyncio.sleep(0.05)
 
 
-def _runtime(tmp_path: Path, **settings) -> Runtime:
+def _runtime(tmp_path: Path, speed: float = 20.0, **settings) -> Runtime:
     return Runtime(
         Settings(_env_file=None, spool_dir=tmp_path / "spool", operator_seed=11, **settings),
         database_url=f"sqlite:///{tmp_path / 'robots.db'}",
-        simulation=SimulatorConfig(seats=2, speed=20.0, seed=5, ivr=False),
+        simulation=SimulatorConfig(seats=2, speed=speed, seed=5, ivr=False),
         agi_port=0,
         seats_by_desk=True,
     )
@@ -161,11 +161,12 @@ async def test_robots_sign_in_take_a_call_and_submit_its_ticket(tmp_path: Path) 
         await engine.dispose()
 
 
-async def test_a_break_is_a_pause_asterisk_shows(tmp_path: Path) -> None:
-    rt = _runtime(tmp_path)
+async def test_a_break_is_a_pause_asterisk_shows_then_ready_again(tmp_path: Path) -> None:
+    # 600 simulated seconds a real one: a break about every simulated hour's sixtieth, each
+    # lasting simulated minutes, so seconds here
+    rt = _runtime(tmp_path, speed=600.0)
     await rt.start()
     server, serving, url = await _serve(create_app(rt))
-    # a break a simulated minute or so (20 a real second), each lasting minutes
     robots = SimOperators(rt, url, breaks_per_hour=60.0)
     codes = {"lunch", "training", "meeting", "restroom"}
     try:
@@ -173,17 +174,26 @@ async def test_a_break_is_a_pause_asterisk_shows(tmp_path: Path) -> None:
         robots.begin_breaks()
         assert rt.gateway is not None
 
-        async def paused() -> bool:
+        async def paused() -> list[str]:
             members = (await rt.gateway.queue_status("hotline")).members
-            return any(m.paused for m in members)
+            return [m.interface for m in members if m.paused]
 
         await _until(paused)
         members = (await rt.gateway.queue_status("hotline")).members
         on_break = [m for m in members if m.paused]
         assert {m.paused_reason for m in on_break} <= codes  # an operator's code, not a system one
-        assert robots.counts.breaks >= len(on_break) >= 1
+        # counted when the pause request's answer comes (Asterisk confirmed it first)
+        await _until(lambda: robots.counts.breaks >= 1)
         seat = rt.controller.seats.seats[on_break[0].interface]
         assert seat.state(rt.now()) == "paused" and seat.paused_reason in codes
+        # the break ends: ready again (QueuePause Paused: false), then the next one comes
+        first = on_break[0].interface
+
+        async def back() -> bool:
+            return first not in await paused()
+
+        await _until(back, within=30.0)
+        await _until(lambda: robots.counts.breaks >= 2, within=30.0)
     finally:
         await robots.stop()
         server.should_exit = True
