@@ -302,6 +302,7 @@ class DeskRobot:
         if self._refresh:
             with contextlib.suppress(httpx.HTTPError):
                 await self.http.post("/api/v1/auth/logout", json={"refresh_token": self._refresh})
+        await self.http.aclose()
 
     @property
     def busy(self) -> bool:
@@ -457,19 +458,18 @@ class RobotFleet:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.counts = FleetCounts()
-        self.http = httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=30.0,
-            trust_env=False,  # the process's own port: never through a proxy
-            # a few connections shared by all: requests are short, and httpcore looks
-            # through every pooled connection on each request
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
-        )
         ws_url = "ws" + self.base_url.removeprefix("http") + "/api/v1/me/stream"
         self.robots = [
             DeskRobot(
                 a,
-                self.http,
+                # each its own connections, as each desktop has: one pool for all would be
+                # looked through on every request (httpcore), a cost that grows with the seats
+                httpx.AsyncClient(
+                    base_url=self.base_url,
+                    timeout=30.0,
+                    trust_env=False,  # the process's own port: never through a proxy
+                    limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
+                ),
                 ws_url,
                 decider=decider,
                 counts=self.counts,
@@ -505,4 +505,3 @@ class RobotFleet:
     async def stop(self) -> None:
         """Every robot finishes its shift (signs out); the connections close."""
         await asyncio.gather(*(r.finish() for r in self.robots), return_exceptions=True)
-        await self.http.aclose()
