@@ -19,7 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.audit import add_entry
 from agents.models import RefreshToken, User
-from agents.passwords import check_new_password, hash_password, needs_rehash, verify_nothing
+from agents.passwords import (
+    check_new_password,
+    hash_generated_secret,
+    hash_password,
+    needs_rehash,
+    verify_nothing,
+)
 from agents.passwords import verify_password as _verify
 from agents.roles import Role
 
@@ -33,6 +39,7 @@ __all__ = [
     "disable_user",
     "get_user",
     "list_users",
+    "provision_generated",
     "sign_in",
 ]
 
@@ -137,6 +144,60 @@ async def add_user(
         target=f"user:{name}",
         detail={"role": str(role), "seat": seat}
         | ({"department": department} if department else {}),
+    )
+    await session.commit()
+    return user
+
+
+async def provision_generated(
+    session: AsyncSession,
+    *,
+    username: str,
+    display_name: str,
+    seat: str,
+    secret: str,
+    at: datetime,
+    by: Actor,
+) -> User | None:
+    """An operator account at ``seat`` whose password is ``secret``, a secret this process
+    generated (``passwords.hash_generated_secret``): added (audited ``user.add``), or, when
+    it exists from an earlier start, given the new secret (audited ``user.password``).
+    ``None``, changing nothing, when it was disabled (an administrator's decision stands);
+    ``ValueError`` when the name belongs to another kind of account (a person's, a role
+    other than operator, another seat). Commits."""
+    name = check_username(username)
+    seat = check_seat(seat) or ""
+    user = await get_user(session, name)
+    if user is None:
+        user = User(
+            username=name,
+            display_name=display_name.strip() or name,
+            role=str(Role.OPERATOR),
+            password_hash=hash_generated_secret(secret),
+            seat=seat,
+            active=True,
+            created_at=at,
+        )
+        session.add(user)
+        action = "user.add"
+    else:
+        if user.role != str(Role.OPERATOR) or user.seat != seat:
+            raise ValueError(
+                f"username: {name!r} is an account of role {user.role} at seat "
+                f"{user.seat or 'none'}, not the generated operator of {seat}"
+            )
+        if not user.active:
+            return None
+        user.password_hash = hash_generated_secret(secret)
+        action = "user.password"
+    add_entry(
+        session,
+        at=at,
+        actor=by.name,
+        role=by.role,
+        action=action,
+        target=f"user:{name}",
+        detail={"role": str(Role.OPERATOR), "seat": seat, "password": "generated"},
     )
     await session.commit()
     return user

@@ -11,6 +11,11 @@
   TCP, controller, SQLite tickets), a 14,000-call working day: wall time, CPU time of the
   process (all threads: on a shared machine the wall time is noisy, the CPU time much less),
   calls per second, and the result, which the same seed must repeat exactly. A figure, not a test.
+  Without the simulated operators (``--no-operators``): the path of the PBX and the controller.
+* **The simulated operators**: the busy hour (``--seats 150 --calls 3000 --hours 1 --speed
+  500 --seed 1``) with and without them (a robot per seat working through the HTTP API and
+  the live stream, hotline.desk_robots): the CPU time each answered call costs them, and the
+  same result either way.
 """
 
 from __future__ import annotations
@@ -67,7 +72,13 @@ DAY = {"seats": 150, "calls": 14_000, "hours": 14.0, "speed": 5000.0, "seed": 1}
 DAY_START = "2026-11-30T08:00:00"
 
 
-async def _whole_path(seats: int, calls: int, hours: float, speed: float, seed: int) -> dict:
+#: The busy hour the simulated operators' cost is measured on.
+HOUR = {"seats": 150, "calls": 3000, "hours": 1.0, "speed": 500.0, "seed": 1}
+
+
+async def _whole_path(
+    seats: int, calls: int, hours: float, speed: float, seed: int, operators: bool = False
+) -> dict:
     import resource
     from datetime import datetime
 
@@ -93,6 +104,7 @@ async def _whole_path(seats: int, calls: int, hours: float, speed: float, seed: 
         database_url=None,
         progress=False,
         start=datetime.fromisoformat(DAY_START),
+        operators=operators,
     )
     cpu_s = cpu() - cpu0
     result = {k: v for k, v in r.items() if k != "elapsed_s"}
@@ -107,6 +119,36 @@ async def _whole_path(seats: int, calls: int, hours: float, speed: float, seed: 
         "calls_per_cpu_s": round(r["calls"] / cpu_s),
         "result": result,
     }
+
+
+def _operators_cost() -> dict[str, Any]:
+    without = asyncio.run(_whole_path(**HOUR))
+    robots = asyncio.run(_whole_path(**HOUR, operators=True))
+    answered = max(1, robots["result"]["answered"])
+    same = all(
+        robots["result"][k] == without["result"][k]
+        for k in ("answered", "abandoned", "tickets", "instant_resolution_rate")
+    )
+    cost = {
+        "cpu_s_without": without["cpu_s"],
+        "cpu_s_with": robots["cpu_s"],
+        "wall_s_without": without["wall_s"],
+        "wall_s_with": robots["wall_s"],
+        "cpu_ms_per_answered_call": round(
+            1000 * (robots["cpu_s"] - without["cpu_s"]) / answered, 1
+        ),
+        "submitted_by_operators": robots["result"]["submitted_by_operators"],
+        "answered": robots["result"]["answered"],
+        "same_result": same,
+    }
+    print(
+        f"simulated operators, the busy hour ({HOUR['calls']} calls, {HOUR['seats']} seats, "
+        f"{HOUR['speed']:g}x): {cost['cpu_s_with']} s CPU with them, {cost['cpu_s_without']} s "
+        f"without: {cost['cpu_ms_per_answered_call']} ms of CPU per answered call; "
+        f"{cost['submitted_by_operators']} of {cost['answered']} submitted over the API; "
+        f"same result: {same}"
+    )
+    return cost
 
 
 def _print_day(day: dict) -> None:
@@ -136,6 +178,8 @@ def run(
     day = asyncio.run(_whole_path(**DAY))
     out["simulated_day"] = day
     _print_day(day)
+    if not day_only:
+        out["operators"] = _operators_cost()
     results["simulator"] = out
     return out
 

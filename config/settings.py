@@ -134,6 +134,19 @@ class Settings(BaseSettings):
     sim_ring_s: float | None = Field(default=None, ge=0)
     sim_seed: int | None = None
     sim_queue: str | None = None
+    # The embedded PBX's simulated operators (hotline/desk_robots.py): one per seat, each
+    # signed in and working over the HTTP API and the live stream; off, the seats are logged
+    # in through the gateway and the simulated operator decides each call's ticket.
+    sim_operators: bool = Field(
+        default=True,
+        description="Simulated operators at the embedded PBX's seats use the desk API.",
+    )
+    sim_breaks_per_hour: float = Field(
+        default=0.5,
+        ge=0,
+        le=60,
+        description="Breaks each simulated operator takes per simulated hour (hotline serve).",
+    )
     # The simulated callers of `hotline serve` (the traffic, not the PBX).
     sim_calls_per_hour: float = Field(default=1200.0, gt=0)
     sim_talk_mean_s: float = Field(default=150.0, gt=0)

@@ -134,6 +134,8 @@ class Desk:
         self._tasks: set[asyncio.Task[Any]] = set()
         #: Seconds from the notice of the answer to the pop's send, per pop sent.
         self.pop_latencies: deque[float] = deque(maxlen=LATENCIES)
+        #: Calls the simulated operator decided (their seat had no operator).
+        self.fallback_decisions = 0
 
     # -- wiring --------------------------------------------------------------------------
 
@@ -212,6 +214,12 @@ class Desk:
         return sum(self._open.values())
 
     @property
+    def busy(self) -> bool:
+        """Screen pops still waiting for the caller's history, or drafts not yet stored."""
+        pending = self.writer.pending if self.writer is not None else 0
+        return bool(pending) or any(not t.done() for t in self._tasks)
+
+    @property
     def anyone_present(self) -> bool:
         return bool(self._open) or any(self.present(s) for s in list(self._left))
 
@@ -241,6 +249,7 @@ class Desk:
     def decide(self, linkedid: str) -> Decision:
         call = self._human.get(linkedid)
         if call is None:
+            self.fallback_decisions += 1
             return self.simulated.decide(linkedid)
         call.ended = True
         return call.decision or Decision(kind="unclassified", resolved_on_call=False)

@@ -102,15 +102,19 @@ class Runtime:
         agi_port: int | None = None,
         durable: bool = True,
         warm_knowledge: bool = True,
+        seats_by_desk: bool = False,
     ) -> None:
         """``durable=False``: the database is a scratch one (a simulation's temporary file):
         its commits need not survive a power cut, so SQLite does not wait for the disk
         (:func:`tickets.db.make_engine`). ``warm_knowledge=False``: the knowledge base's
         search index is built on its first search instead of at start (a simulation, where
-        nobody searches, is spared jieba's half second of CPU)."""
+        nobody searches, is spared jieba's half second of CPU). ``seats_by_desk``: the
+        embedded PBX's seats are signed in through the desk API by its simulated operators
+        (:mod:`hotline.sim_operators`), not logged in through the gateway at start."""
         self.settings = settings
         self.durable = durable
         self.warm_knowledge = warm_knowledge
+        self.seats_by_desk = seats_by_desk
         self._agi_port = settings.agi_port if agi_port is None else agi_port
         self.agi: asyncio.Server | None = None
         self.database_url = database_url or settings.database_url
@@ -300,7 +304,11 @@ class Runtime:
             await self.link.start()
         except AmiAuthError as e:
             raise _login_refused(e) from None
-        if self.simulator is not None and not self.simulator.config.seats_logged_in:
+        if (
+            self.simulator is not None
+            and not self.simulator.config.seats_logged_in
+            and not self.seats_by_desk
+        ):
             await self._log_in_simulated_operators()
 
     async def _load_knowledge_starter(self) -> None:

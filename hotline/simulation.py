@@ -11,16 +11,19 @@ simulation raise :class:`SimulationError`, whose message names them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -216,10 +219,29 @@ async def run_simulation(
     calls_per_day: float | None = None,
     ivr: bool = True,
     recheck: float = 1.0,
+    operators: bool | None = None,
+    breaks_per_hour: float = 0.0,
 ) -> dict[str, Any]:
+    """One simulation; its summary. ``operators`` (default ``HOTLINE_SIM_OPERATORS``, on): a
+    simulated operator at each seat works through the HTTP API and the live stream of this
+    process's own app, served on a free 127.0.0.1 port (:mod:`hotline.sim_operators`);
+    off, the seats are logged in through the gateway and the simulated operator decides
+    every ticket. ``breaks_per_hour``: breaks each takes per simulated hour (0 by default:
+    a break takes its seat out of the queue, so ``seats`` would no longer be the seats in
+    use, and a break's moment depends on how fast the machine answers, so the same seed
+    would no longer give the same run)."""
+    from hotline.desk_robots import RobotRefused
     from hotline.runtime import Runtime
+    from hotline.sim_operators import SimOperators
     from pbx.simulator import SimulatorConfig
     from tickets import service
+
+    if operators is None:
+        operators = settings.sim_operators
+    if breaks_per_hour < 0:
+        raise _fail("--breaks-per-hour must be >= 0")
+    if breaks_per_hour and not operators:
+        raise _fail("--breaks-per-hour needs the simulated operators (not --no-operators)")
 
     day_start = _start_epoch(start)
     traffic = sim_traffic(
@@ -258,18 +280,38 @@ async def run_simulation(
         # Its own temporary database is deleted at the end: no commit of it needs to wait for
         # the disk. A database the user names (--database-url) keeps full durability.
         durable=tmp is None,
-        warm_knowledge=False,  # no operator searches the knowledge base in a simulation
+        # Only the simulated operators search the knowledge base: without them, the run is
+        # spared jieba's half second of CPU.
+        warm_knowledge=operators,
+        seats_by_desk=operators,
     )
     started = time.perf_counter()
+    api: _Api | None = None
+    robots: SimOperators | None = None
     try:
         await runtime.start()
         assert runtime.simulator is not None and runtime.sessions is not None
+        if operators:
+            api = await _Api.serve(runtime)
+            robots = SimOperators(runtime, api.url, breaks_per_hour=breaks_per_hour)
+            try:  # before the day begins: in the seats' order, as the gateway did
+                await robots.start()
+            except RobotRefused as e:
+                raise _fail(
+                    f"the simulated operators could not sign in: {e} (--no-operators logs "
+                    "the seats in through the gateway instead)"
+                ) from None
         runtime.simulator.begin_day(day_start)
+        if robots is not None:
+            robots.begin_breaks()
         done = runtime.simulator.run_traffic(traffic.spec)
         show = progress and (sys.stderr.isatty() or os.environ.get("HOTLINE_PROGRESS") == "1")
         await _follow(runtime, done, traffic.expected_calls, show)
         pbx_view = done.result()
         await runtime.settle()
+        if robots is not None:  # what they were still writing is handed in
+            await robots.drain()
+            await runtime.settle()
         async with runtime.sessions() as session:
             tickets = await service.count_tickets(session)
             rated = await service.count_rated(session)
@@ -300,12 +342,67 @@ async def run_simulation(
             "tickets": tickets,
             "rated": rated,
             "elapsed_s": round(time.perf_counter() - started, 2),
+            # who decided the answered calls' tickets: the simulated operators' submissions
+            # over the API, or (at a seat with no one) the fallback model
+            "operators": robots.counts.signed_in if robots is not None else 0,
+            "submitted_by_operators": robots.counts.submitted if robots is not None else 0,
+            "decided_by_fallback": runtime.desk.fallback_decisions,
+            "operator_breaks": robots.counts.breaks if robots is not None else 0,
             **extra,
         }
     finally:
+        if robots is not None:
+            await robots.stop()  # they sign out through the API, which is still up
+        if api is not None:
+            await api.stop()
         await runtime.stop()
         if tmp is not None:
             tmp.cleanup()
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn in a process that has its own way to stop: Ctrl-C stops the simulation, not
+    only its API."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass(slots=True)
+class _Api:
+    """The process's own app on a free 127.0.0.1 port, for its simulated operators."""
+
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+    url: str
+
+    @classmethod
+    async def serve(cls, runtime: Any) -> _Api:
+        from hotline.app import create_app
+
+        server = _QuietServer(
+            uvicorn.Config(
+                create_app(runtime),
+                host="127.0.0.1",
+                port=0,
+                log_level="warning",
+                ws="websockets-sansio",
+                lifespan="off",
+            )
+        )
+        task = asyncio.ensure_future(server.serve())
+        while not server.started:
+            if task.done():  # it could not start: say why
+                task.result()
+                raise RuntimeError("the API of the simulated operators did not start")
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        return cls(server, task, f"http://127.0.0.1:{port}")
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        await self.task
 
 
 def _start_epoch(start: datetime | None) -> float:

@@ -42,11 +42,15 @@ class DraftWriter:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
+        #: Changes of the batch being written now (taken off the lists, not yet committed).
+        self._writing = 0
         self.written = 0
 
     @property
     def pending(self) -> int:
-        return len(self._opened) + len(self._ended)
+        """Changes handed over and not yet stored: waiting, or in the batch being written
+        (a reader that finds no row while this is not 0 must wait: :meth:`drain`)."""
+        return len(self._opened) + len(self._ended) + self._writing
 
     def opened(self, draft: DraftOpened) -> None:
         self._opened.append(draft)
@@ -91,19 +95,23 @@ class DraftWriter:
                 await asyncio.sleep(self._linger)
             opened, ended = self._opened, self._ended
             self._opened, self._ended = [], []
+            self._writing = len(opened) + len(ended)
             try:
                 async with self._sessions() as session, session.begin():
                     await open_drafts(session, opened)
                     await mark_ended(session, ended)
             except asyncio.CancelledError:
+                self._writing = 0
                 self._opened[:0], self._ended[:0] = opened, ended
                 raise
             except Exception:
+                self._writing = 0
                 self._opened[:0], self._ended[:0] = opened, ended
                 self._on_error()
                 log.exception("writing %d drafts failed; retrying in %.1f s", len(opened), backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
+            self._writing = 0
             backoff = 0.1
             self.written += len(opened)

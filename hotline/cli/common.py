@@ -36,6 +36,8 @@ def setup_logging(verbose: bool) -> None:
         stream=sys.stderr,
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # the simulated operators' requests to the process's own API: one line each, not news
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def fail(message: str) -> typer.Exit:

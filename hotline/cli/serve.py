@@ -1,11 +1,14 @@
 """``hotline serve``: the backend in one process (HTTP API and /metrics, the AMI link, the
-FastAGI server of the IVR; without ``HOTLINE_AMI_URL`` also the embedded PBX and its simulated
-callers)."""
+FastAGI server of the IVR; without ``HOTLINE_AMI_URL`` also the embedded PBX, its simulated
+callers and, unless ``HOTLINE_SIM_OPERATORS=false``, its simulated operators, who sign in and
+work through this process's own API once it serves, before the first caller, and sign out
+before it stops)."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import typer
@@ -30,11 +33,12 @@ def serve(
 
 async def _no_users(runtime: Any) -> bool:
     from agents.accounts import list_users
+    from hotline.sim_operators import PREFIX
 
     if runtime.sessions is None:
         return False
-    async with runtime.sessions() as session:
-        return not await list_users(session)
+    async with runtime.sessions() as session:  # the simulated operators' are no one's
+        return not [u for u in await list_users(session) if not u.username.startswith(PREFIX)]
 
 
 async def _serve(settings: Settings, host: str, port: int) -> None:
@@ -42,9 +46,11 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
 
     from hotline.app import create_app
     from hotline.runtime import ConfigurationError, Runtime
+    from hotline.sim_operators import SimOperators
     from pbx.simulator import TrafficSpec
 
-    runtime = Runtime(settings)
+    robots_on = settings.ami is None and settings.sim_operators
+    runtime = Runtime(settings, seats_by_desk=robots_on)
     try:
         await runtime.start()
     except ConfigurationError as e:
@@ -60,7 +66,12 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
     # no longer walks it all, a pause of the event loop of 150+ ms that a screen pop queued
     # behind it waited (bench/desk.py: pop p99 ~13 ms frozen, 50-450 ms not).
     gc.freeze()
-    if runtime.simulator is not None:
+    robots: SimOperators | None = None
+    unstaffed: list[str] = []
+
+    def start_traffic() -> None:
+        if runtime.simulator is None:
+            return
         runtime.simulator.run_traffic(
             TrafficSpec(
                 calls=None,
@@ -70,12 +81,44 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
             )
         )
         pbx = runtime.simulator.config
-        err.print(
-            f"embedded PBX: {pbx.seats} seats, {settings.sim_calls_per_hour:g} calls/h "
-            f"at {pbx.speed:g}x; set HOTLINE_AMI_URL to use a real Asterisk"
+        who = (
+            f"{robots.counts.signed_in} simulated operators at the desk API"
+            if robots is not None
+            else "seats logged in through the gateway"
         )
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(runtime), host=host, port=port, log_level="warning")
+        err.print(
+            f"embedded PBX: {pbx.seats} seats ({who}), {settings.sim_calls_per_hour:g} "
+            f"calls/h at {pbx.speed:g}x; set HOTLINE_AMI_URL to use a real Asterisk"
+        )
+
+    async def staff() -> None:
+        """Once the API serves: the simulated operators sign in, then the callers come."""
+        nonlocal robots
+        if robots_on and runtime.simulator is not None:
+            client_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+            bound = server.servers[0].sockets[0].getsockname()[1] if server.servers else port
+            robots = SimOperators(
+                runtime,
+                f"http://{client_host}:{bound}",
+                breaks_per_hour=settings.sim_breaks_per_hour,
+            )
+            try:
+                await robots.start()
+            except Exception as e:
+                unstaffed.append(str(e))
+                server.should_exit = True
+                return
+            robots.begin_breaks()
+        start_traffic()
+
+    async def before_shutdown() -> None:
+        if robots is not None:  # they sign out through the API, still serving
+            await robots.stop()
+
+    server = _server_class()(
+        uvicorn.Config(create_app(runtime), host=host, port=port, log_level="warning"),
+        on_started=staff,
+        before_shutdown=before_shutdown,
     )
     err.print(f"serving on http://{host}:{port} (metrics at /metrics, API docs at /docs)")
     if await _no_users(runtime):
@@ -90,3 +133,46 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
         raise typer.Exit(2) from None
     finally:
         await runtime.stop()
+    if unstaffed:
+        err.print(
+            f"[red]error:[/] the simulated operators could not sign in: {unstaffed[0]} "
+            "(HOTLINE_SIM_OPERATORS=false logs the seats in through the gateway instead)"
+        )
+        raise typer.Exit(1)
+
+
+def _server_class() -> Any:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn with two hooks: ``on_started`` runs once it serves (the simulated
+        operators sign in then), ``before_shutdown`` when it is asked to stop, while it
+        still serves (they sign out through it)."""
+
+        def __init__(
+            self,
+            config: uvicorn.Config,
+            *,
+            on_started: Callable[[], Awaitable[None]],
+            before_shutdown: Callable[[], Awaitable[None]],
+        ) -> None:
+            super().__init__(config)
+            self._on_started = on_started
+            self._before_shutdown = before_shutdown
+            self._staffing: asyncio.Task[None] | None = None
+
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                self._staffing = asyncio.ensure_future(self._on_started())
+
+        async def shutdown(self, sockets: Any = None) -> None:
+            if self._staffing is not None and not self._staffing.done():
+                self._staffing.cancel()
+            try:
+                await self._before_shutdown()
+            except Exception as e:  # stopping anyway
+                err.print(f"[yellow]warning:[/] {e}")
+            await super().shutdown(sockets)
+
+    return Server

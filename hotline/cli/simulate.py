@@ -89,6 +89,26 @@ def simulate(
             "0: at once, the ideal M/M/N+M queue of Erlang-A).",
         ),
     ] = 1.0,
+    operators: Annotated[
+        bool | None,
+        typer.Option(
+            "--operators/--no-operators",
+            help="A simulated operator at each seat signs in and submits every ticket over "
+            "the HTTP API and WebSocket [HOTLINE_SIM_OPERATORS, on]; off: the seats log in "
+            "through the gateway and the fallback model decides.",
+            show_default=False,
+        ),
+    ] = None,
+    breaks_per_hour: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=60.0,
+            help="Breaks each simulated operator takes per simulated hour (a break takes its "
+            "seat out of the queue, and its moment depends on the machine's speed: 0 keeps "
+            "--seats the seats in use and the run reproducible).",
+        ),
+    ] = 0.0,
 ) -> None:
     """Simulate CALLS callers over HOURS through the real path (embedded PBX, AMI over TCP,
     controller, database) and print one JSON line of results last."""
@@ -118,6 +138,8 @@ def simulate(
                 calls_per_day=calls_per_day,
                 ivr=ivr,
                 recheck=recheck,
+                operators=operators,
+                breaks_per_hour=breaks_per_hour,
             )
         )
     except SimulationError as e:

@@ -258,7 +258,23 @@ class QueueApplication(MemberManagement):
         return True
 
     def _seat(self, m: Member) -> str:
-        return m.state_interface.split("/", 1)[-1].split("@", 1)[0] or "s"
+        return self._dialled(m)[0]
+
+    @staticmethod
+    def _dialled(m: Member) -> tuple[str, str]:
+        """The extension and context a ring of ``m`` dials: app_queue's ``ring_entry``
+        requests the member's *interface* (its state interface only tells its device
+        state), and a ``Local/exten@context/options`` one is named as core_local.c's
+        ``local_alloc`` names it: options after the last ``/`` dropped, context
+        ``default`` when none is given. A seat of another technology (``SIP/8001``) is
+        modelled as ``Local/8001@agents``."""
+        tech, _, resource = m.interface.partition("/")
+        if tech.lower() != "local":
+            return resource.split("@", 1)[0] or "s", "agents"
+        if "/" in resource:
+            resource = resource[: resource.rindex("/")]
+        exten, _, context = resource.partition("@")
+        return exten or "s", context or "default"
 
     def _seat_setting(self, caller: Caller, m: Member, var: str, seat_var: str) -> str:
         seat = f"SEAT_{self._seat(m)}_{seat_var}"
@@ -270,11 +286,7 @@ class QueueApplication(MemberManagement):
         c2 = caller.chan2
         legs: list[Leg] = []
         for m in members:
-            ext = self._seat(m)
-            # a Local channel's name has its context, not its options (Local/8001@agents/n
-            # rings as Local/8001@agents-0000000a;1)
-            ctx = m.state_interface.split("@", 1)[1] if "@" in m.state_interface else "agents"
-            ctx = ctx.split("/", 1)[0]
+            ext, ctx = self._dialled(m)
             a1, a2 = self._new_pair(ext, ctx, c2.linkedid)
             self.owners[a1.name] = caller
             self.owners[a2.name] = caller

@@ -127,3 +127,34 @@ async def test_the_audit_log_refuses_update_and_delete(engine) -> None:
         (entry,) = (await s.scalars(select(AuditEntry))).all()
         assert (entry.actor, entry.action) == ("root", "user.add")
         assert await s.get(User, 1) is None
+
+
+async def test_a_generated_operator_is_added_then_given_a_new_secret(session) -> None:
+    system = accounts.Actor("system", "system")
+    first, second = "a" * 43, "b" * 43
+    kw = dict(username="sim-8001", display_name="Agent 8001", seat="Local/8001@agents/n")
+    user = await accounts.provision_generated(session, secret=first, at=AT, by=system, **kw)
+    assert (user.role, user.seat, user.display_name) == (
+        "operator",
+        "Local/8001@agents/n",
+        "Agent 8001",
+    )
+    assert (await accounts.sign_in(session, "sim-8001", first)).id == user.id
+    again = await accounts.provision_generated(session, secret=second, at=AT, by=system, **kw)
+    assert again.id == user.id
+    assert await accounts.sign_in(session, "sim-8001", first) is None  # the old one is gone
+    assert (await accounts.sign_in(session, "sim-8001", second)).id == user.id
+    actions = [(e.action, e.actor) for e in await latest_entries(session)]
+    assert actions == [("user.password", "system"), ("user.add", "system")]
+    # an administrator's decision stands: a disabled one stays disabled
+    await accounts.disable_user(session, "sim-8001", at=AT, by=ADMIN)
+    assert await accounts.provision_generated(session, secret=first, at=AT, by=system, **kw) is None
+    assert await accounts.sign_in(session, "sim-8001", second) is None
+    # a name that is another kind of account is refused, naming it
+    await _add(session, "op2", seat="SIP/8002")
+    with pytest.raises(
+        ValueError, match="username: 'op2' is an account of role operator at seat SIP/8002"
+    ):
+        await accounts.provision_generated(
+            session, username="op2", display_name="x", seat="SIP/9", secret=first, at=AT, by=system
+        )

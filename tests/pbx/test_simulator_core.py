@@ -156,6 +156,28 @@ async def test_answered_call_follows_asterisk_order():
     await sim.stop()
 
 
+@pytest.mark.parametrize(
+    ("interface", "state_interface", "dialled"),
+    [
+        ("Local/8009@agents/n", "", "Local/8009@agents-"),  # QueueAdd without StateInterface
+        ("Local/8009@agents/n", "Local/8009@agents", "Local/8009@agents-"),
+        ("Local/8009", "", "Local/8009@default-"),  # core_local.c: no context is "default"
+    ],
+)
+async def test_a_ring_dials_the_members_interface(interface, state_interface, dialled):
+    """app_queue rings the member's interface (its state interface only tells the device
+    state): the agent leg is named from it as core_local.c names a Local channel, options
+    after the last ``/`` dropped."""
+    sim, events = make(seats=0)
+    sim.core.add_member("hotline", interface, name="Agent 8009", state_interface=state_interface)
+    arrive(sim, 1.0, "13800001234", "张三", talk=5.0)
+    await until(lambda: sim.stats["finished"] == 1)
+    called = next(e for e in events if e["Event"] == "AgentCalled")
+    assert called["DestChannel"].startswith(dialled) and called["DestChannel"].endswith(";1")
+    assert called["Interface"] == interface
+    await sim.stop()
+
+
 async def test_every_event_has_the_trace_header_order():
     sim, events = make(seats=2, ring_time_s=20.0, member_timeout_s=15.0)
     arrive(sim, 0.5, "13800000001", "李四", patience=40.0)  # rings, no answer, then abandons

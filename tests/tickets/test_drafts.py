@@ -4,6 +4,7 @@ incomplete past the wrap-up limit; the caller's history for the screen pop."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -231,3 +232,33 @@ async def test_the_caller_s_history_is_newest_first_with_the_repeat_flag(engine)
         assert h.tickets[0]["number"].isdigit()
         none = await drafts.caller_history(s, "", now=T0, limit=5, repeat_days=30)
         assert none == drafts.CallHistory((), False)
+
+
+async def test_a_draft_in_the_batch_being_written_is_still_pending(engine, monkeypatch) -> None:
+    """A reader that finds no row while the batch holding it is being written must know to
+    wait (``pending``): the submit endpoint flushes when its draft is not there yet, and
+    found it missing (404) while the batch was in flight."""
+    from tickets import draft_writer
+
+    writing, release = asyncio.Event(), asyncio.Event()
+    store = draft_writer.open_drafts
+
+    async def slow_open(session, opened_):
+        writing.set()
+        await release.wait()
+        await store(session, opened_)
+
+    monkeypatch.setattr(draft_writer, "open_drafts", slow_open)
+    writer = draft_writer.DraftWriter(session_factory(engine), linger_s=0.0)
+    writer.start()
+    try:
+        writer.opened(opened(1))
+        await asyncio.wait_for(writing.wait(), 5)
+        assert writer.pending == 1  # taken off the queue, not yet committed
+        release.set()
+        await writer.drain(5)
+        assert writer.pending == 0
+        async with session_factory(engine)() as s:
+            assert await drafts.get_draft(s, "1795000000.1") is not None
+    finally:
+        await writer.stop()

@@ -1,0 +1,131 @@
+"""The callback job: replied tickets called back through an AMI Originate into the callback
+survey, inside the calling hours, each attempt counted before the call is asked for and given
+back when it could not be; retried, then left to an operator; a rating ends it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from hotline.callback_job import CONTEXT, CallbackJob
+from pbx.ami_actions import AmiNotConnected
+from pbx.gateway import OriginateResult
+from tickets import callbacks, workflow
+from tickets import lifecycle as lc
+from tickets.db import session_factory
+from tickets.models import Ticket
+from tickets.service import TicketDraft, create_tickets
+
+REPLIED_AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 at the centre
+RULES = callbacks.CallbackRules(delay=timedelta(hours=1), attempts=2, retry=timedelta(hours=2))
+
+
+class FakeGateway:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str, dict[str, str]]] = []
+        self.down = False
+
+    async def originate(self, channel: str, **kw) -> OriginateResult:  # type: ignore[no-untyped-def]
+        if self.down:
+            raise AmiNotConnected("the AMI link is down")
+        self.calls.append((channel, kw["context"], kw["exten"], dict(kw["variables"])))
+        return OriginateResult(queued=True)
+
+
+def _calls(nums: list[str]) -> list[TicketDraft]:
+    return [
+        TicketDraft(
+            linkedid=f"1795000000.{i}",
+            call_uniqueid=f"1795000000.{i}",
+            caller_num=num,
+            caller_name="张伟",
+            queue="hotline",
+            seat="SIP/8001",
+            joined_at=REPLIED_AT,
+            answered_at=REPLIED_AT,
+            ended_at=REPLIED_AT,
+            kind="complaint",
+            resolved_on_call=False,
+        )
+        for i, num in enumerate(nums)
+    ]
+
+
+async def _replied(sessions, nums: list[str]) -> list[str]:
+    async with sessions() as s:
+        numbers = [t.number for t in await create_tickets(s, _calls(nums))]
+    water = lc.Actor("water1", lc.Party.DEPARTMENT, department="water")
+    for number in numbers:
+        for what, actor, data in [
+            (
+                lc.Step.DISPATCH,
+                lc.Actor("d", lc.Party.DISPATCHER),
+                workflow.StepData(department="water"),
+            ),
+            (lc.Step.ACCEPT, water, None),
+            (lc.Step.REPLY, water, workflow.StepData(note="已处理")),
+        ]:
+            async with sessions() as s:
+                await workflow.take_step(s, number, what, actor, REPLIED_AT, data)
+    return numbers
+
+
+async def test_replied_tickets_are_called_back_retried_then_left_to_an_operator(engine) -> None:
+    sessions = session_factory(engine)
+    first, withheld = await _replied(sessions, ["13812345671", ""])
+    gw = FakeGateway()
+    now = [REPLIED_AT.timestamp()]
+    job = CallbackJob(
+        lambda: sessions,
+        lambda: gw,  # type: ignore[arg-type,return-value]
+        lambda: now[0],
+        channel="SIP/carrier/{number}",
+        rules=RULES,
+    )
+    assert await job.round() == []  # replied just now: not yet
+    now[0] += 3600 * 14  # Tuesday 00:00: outside the calling hours
+    assert await job.round() == []
+    now[0] = (REPLIED_AT + timedelta(hours=2)).timestamp()  # Monday 12:00
+    gw.down = True
+    assert await job.round() == [] and job.not_asked == 1
+    gw.down = False
+    (called,) = await job.round()  # the attempt given back above: the first again
+    assert (called.number, called.attempt) == (first, 1)
+    assert gw.calls == [("SIP/carrier/13812345671", CONTEXT, "s", {"TICKET": first})]
+    assert await job.round() == []  # the retry interval has not passed
+    now[0] += 2 * 3600 + 1
+    (again,) = await job.round()
+    assert again.attempt == 2
+    now[0] += 2 * 3600 + 1
+    assert await job.round() == []  # attempts ran out
+    async with sessions() as s:
+        left = await callbacks.pending(s, RULES, automatic=True)
+        everyone = await callbacks.pending(s, RULES, automatic=False)
+    assert {t.number for t in left} == {first, withheld}  # and the number that was withheld
+    assert {t.number for t in everyone} == {first, withheld}
+    assert len(gw.calls) == 2
+
+
+async def test_a_rating_ends_the_calls(engine) -> None:
+    sessions = session_factory(engine)
+    (number,) = await _replied(sessions, ["13812345671"])
+    gw = FakeGateway()
+    at = (REPLIED_AT + timedelta(hours=2)).timestamp()
+    job = CallbackJob(
+        lambda: sessions,
+        lambda: gw,  # type: ignore[arg-type,return-value]
+        lambda: at,
+        channel="Local/{number}@citizens",
+        rules=RULES,
+    )
+    assert len(await job.round()) == 1
+    async with sessions() as s:
+        got = await workflow.record_callback(s, number, 2, REPLIED_AT + timedelta(hours=2))
+    assert got == "applied"
+    async with sessions() as s, s.begin():  # even were the retry due, it is called back now
+        await s.execute(update(Ticket).values(callback_last_at=None))
+    assert await job.round() == []
+    async with sessions() as s:
+        t = await s.scalar(select(Ticket))
+    assert (t.status, t.rating, t.callback_attempts) == ("called_back", "basically_satisfied", 1)
