@@ -5,6 +5,7 @@ Each setting is listed, with its default, in the README's "Settings" table.
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -171,6 +172,18 @@ class Settings(BaseSettings):
         description='JSON: department code -> URL escalations are POSTed to; "*" for the rest.',
     )
     escalation_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    # Callbacks of replied tickets (hotline/callback_job.py): off without a channel.
+    callback_channel: str | None = Field(
+        default=None,
+        description="Originate's Channel of a callback, {number} the citizen's: SIP/x/{number}.",
+    )
+    callback_delay_s: float = Field(default=3600.0, ge=0, description="After the reply.")
+    callback_attempts: int = Field(default=3, ge=1, le=20)
+    callback_retry_s: float = Field(default=7200.0, gt=0)
+    callback_interval_s: float = Field(default=60.0, gt=0)
+    callback_hours: str = Field(
+        default="09:00-20:00", description="Local hours callbacks are made in (HH:MM-HH:MM)."
+    )
 
     @field_validator("ami_url")
     @classmethod
@@ -186,6 +199,19 @@ class Settings(BaseSettings):
         for department, url in v.items():
             if not url.get_secret_value().startswith(("http://", "https://")):
                 raise ValueError(f"{department}: an http:// or https:// URL")
+        return v
+
+    @field_validator("callback_channel")
+    @classmethod
+    def _check_callback_channel(cls, v: str | None) -> str | None:
+        if v and "{number}" not in v:
+            raise ValueError("put {number} where the citizen's number goes: SIP/carrier/{number}")
+        return v or None
+
+    @field_validator("callback_hours")
+    @classmethod
+    def _check_callback_hours(cls, v: str) -> str:
+        callback_window(v)
         return v
 
     @field_validator("token_secret")
@@ -218,3 +244,19 @@ def async_database_url(url: str) -> str:
     if base not in ("postgresql", "sqlite"):
         raise ValueError(f"unsupported database {base!r}: use postgresql:// or sqlite://")
     return url
+
+
+def callback_window(text: str) -> tuple[time, time]:
+    """``HH:MM-HH:MM`` (local; ``24:00`` is the end of the day) as two times, the first
+    before the second; ValueError saying what is wrong."""
+    try:
+        start, end = (part.strip() for part in text.split("-"))
+        times = []
+        for part in (start, end):
+            hh, mm = (int(x) for x in part.split(":"))
+            times.append(time.max if (hh, mm) == (24, 0) else time(hh, mm))
+    except ValueError:
+        raise ValueError(f"{text!r}: HH:MM-HH:MM, e.g. 09:00-20:00") from None
+    if not times[0] < times[1]:
+        raise ValueError(f"{text!r}: the start must come before the end")
+    return times[0], times[1]

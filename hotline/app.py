@@ -40,6 +40,7 @@ from agents.signin_throttle import SigninThrottle
 from agents.users_api import make_router as users_router
 from config.catalogue import Catalogue, load_catalogue
 from hotline.call_control import RuntimeCallControl
+from hotline.callback_job import callback_rules
 from hotline.desk import Desk
 from hotline.desk_page import add_desk_page
 from hotline.page_policy import SameOriginPages
@@ -213,6 +214,8 @@ def create_app(runtime: Runtime, *, people_clock: Callable[[], float] = time.tim
             supervisor=supervising,
             catalogue=catalogue,
             repeat_days=runtime.settings.repeat_caller_days,
+            callback_rules=callback_rules(runtime.settings),
+            automatic_callbacks=bool(runtime.settings.callback_channel),
         )
     )
     repeat_days = runtime.settings.repeat_caller_days

@@ -17,16 +17,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from config.settings import Settings
 from config.traffic import HOTLINE_TZ
 from pbx.ami_actions import AmiActionError, AmiNotConnected, AmiTimeout
 from pbx.gateway import AmiGateway
 from tickets.callbacks import CallbackRules, Due, give_back, take_due
 
-__all__ = ["CONTEXT", "CallbackJob"]
+__all__ = ["CONTEXT", "CallbackJob", "callback_rules"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,14 @@ log = logging.getLogger(__name__)
 CONTEXT = "hotline-callback"
 #: Calls asked for per round (the rest wait for the next round).
 PER_ROUND = 10
+
+
+def callback_rules(settings: Settings) -> CallbackRules:
+    return CallbackRules(
+        delay=timedelta(seconds=settings.callback_delay_s),
+        attempts=settings.callback_attempts,
+        retry=timedelta(seconds=settings.callback_retry_s),
+    )
 
 
 class CallbackJob:
@@ -78,7 +87,11 @@ class CallbackJob:
 
     def calling_hours(self, at: datetime) -> bool:
         local = at.astimezone(HOTLINE_TZ).time()
-        return self.hours[0] <= local < self.hours[1]
+        return (
+            self.hours[0] <= local <= self.hours[1]
+            if self.hours[1] == time.max
+            else (self.hours[0] <= local < self.hours[1])
+        )
 
     async def round(self) -> list[Due]:
         """One round: the due tickets called (their attempts counted); those the call could

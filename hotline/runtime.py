@@ -28,10 +28,11 @@ from config.catalogue import load_catalogue
 from config.knowledge import FILE_NAME as KNOWLEDGE_FILE
 from config.knowledge import load_starter
 from config.pause_codes import load_pause_codes
-from config.settings import Settings
+from config.settings import Settings, callback_window
 from config.skills import load_skills
 from hotline.backfill import Backfill, BackfillReport
 from hotline.bus import Bus
+from hotline.callback_job import CallbackJob, callback_rules
 from hotline.controller import Controller
 from hotline.desk import Desk, DeskSettings
 from hotline.queue_log_sink import QueueLogSink
@@ -176,6 +177,7 @@ class Runtime:
         #: :meth:`start`; run after every resync by :meth:`_resynced`).
         self.backfill: Backfill | None = None
         self.supervision: SupervisionJob | None = None
+        self.callbacks: CallbackJob | None = None
         self._backfill_task: asyncio.Task[None] | None = None
         self._backfill_again = False
         #: Calls the live path drafted a ticket for in this process (the backfill leaves them
@@ -246,6 +248,17 @@ class Runtime:
             timeout_s=s.escalation_timeout_s,
         )
         self.supervision.start()
+        if s.callback_channel:
+            self.callbacks = CallbackJob(
+                lambda: self.sessions,
+                lambda: self.gateway,
+                self.now,
+                channel=s.callback_channel,
+                rules=callback_rules(s),
+                hours=callback_window(s.callback_hours),
+                interval_s=s.callback_interval_s,
+            )
+            self.callbacks.start()
         self.backfill = Backfill(
             self.sessions,
             source=s.queue_log_source,
@@ -563,6 +576,8 @@ class Runtime:
             await stop_agi_server(self.agi)
         if self.supervision is not None:
             await self.supervision.stop()
+        if self.callbacks is not None:
+            await self.callbacks.stop()
         await self.desk.stop()
         if self.writer is not None:
             await self.writer.stop()

@@ -38,6 +38,8 @@ class Due:
     number: str
     caller_num: str
     attempt: int
+    #: The last attempt's time before this one (put back if this one is given back).
+    previous_at: datetime | None = None
 
 
 def _due(rules: CallbackRules, now: datetime):  # type: ignore[no-untyped-def]
@@ -77,7 +79,15 @@ async def take_due(
                 .execution_options(synchronize_session=False)
             )
             if done.rowcount == 1:  # type: ignore[attr-defined]
-                taken.append(Due(t.id, t.number, t.caller_num or "", t.callback_attempts + 1))
+                taken.append(
+                    Due(
+                        t.id,
+                        t.number,
+                        t.caller_num or "",
+                        t.callback_attempts + 1,
+                        t.callback_last_at,
+                    )
+                )
     return taken
 
 
@@ -86,7 +96,7 @@ async def give_back(session: AsyncSession, due: Due) -> None:
     await session.execute(
         update(Ticket)
         .where(Ticket.id == due.ticket_id, Ticket.callback_attempts == due.attempt)
-        .values(callback_attempts=due.attempt - 1)
+        .values(callback_attempts=due.attempt - 1, callback_last_at=due.previous_at)
         .execution_options(synchronize_session=False)
     )
     await session.commit()

@@ -144,6 +144,9 @@ class Ticket(Base):
     state_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The supervision level escalated for this dispatch: 0 none, 1 due soon, 2 overdue.
     escalated: Mapped[int] = mapped_column(SmallInteger, server_default="0", default=0)
+    #: Calls made to the citizen for the callback survey, and when the last was asked for.
+    callback_attempts: Mapped[int] = mapped_column(SmallInteger, server_default="0", default=0)
+    callback_last_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The earlier ticket of the same caller and matter within the repeat window (重复件).
     repeat_of: Mapped[int | None] = mapped_column(Integer)
     #: A ticket from another channel: its Idempotency-Key (unique) and the request's hash.

@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from tickets import lifecycle as lc
 from tickets import workflow
 from tickets.api import mask_number
+from tickets.callbacks import CallbackRules
+from tickets.callbacks import pending as pending_callbacks
 from tickets.deadlines import Limit, Unit
 from tickets.models import Ticket, TicketStep
 from tickets.supervision import scan
@@ -180,6 +182,8 @@ def make_router(
     supervisor: Any = None,
     catalogue: Callable[[], Any] | None = None,
     repeat_days: float = 30.0,
+    callback_rules: CallbackRules | None = None,
+    automatic_callbacks: bool = False,
 ) -> APIRouter:
     """Routes on ``store`` (``sessions()``, ``now()`` in epoch seconds). ``centre``,
     ``dispatcher``, ``department``, ``supervisor``: the app's role dependencies; the person
@@ -330,6 +334,22 @@ def make_router(
             raise HTTPException(422, f"step: a department takes {allowed}, not {body.step.value}")
         data = workflow.StepData(note=body.note, days=body.days)
         return await take(who, number, body.step, lc.Party.DEPARTMENT, data)
+
+    @router.get("/api/v1/callbacks/pending", response_model=list[WorkTicketOut])
+    async def callbacks_pending(
+        who: Annotated[Any, Depends(centre)], limit: int = Query(100, ge=1, le=500)
+    ) -> list[dict[str, Any]]:
+        """Replied tickets an operator must call back (the oldest reply first): every one
+        when the service calls no one itself, else those whose calls ran out or whose number
+        is withheld. The rating goes in as the ``call_back`` step."""
+        async with store.sessions()() as session:
+            found = await pending_callbacks(
+                session,
+                callback_rules or CallbackRules(),
+                automatic=automatic_callbacks,
+                limit=limit,
+            )
+            return [await shown(session, t) for t in found]
 
     @router.get("/api/v1/supervision", response_model=list[FlagOut])
     async def supervision(who: Annotated[Any, Depends(supervisor)]) -> list[dict[str, Any]]:

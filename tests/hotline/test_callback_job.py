@@ -129,3 +129,43 @@ async def test_a_rating_ends_the_calls(engine) -> None:
     async with sessions() as s:
         t = await s.scalar(select(Ticket))
     assert (t.status, t.rating, t.callback_attempts) == ("called_back", "basically_satisfied", 1)
+
+
+async def test_operators_see_the_callbacks_left_to_them(engine) -> None:
+    from types import SimpleNamespace
+
+    import httpx
+
+    from agents.roles import Role
+    from config.settings import Settings
+    from hotline.app import create_app
+    from tests.agents.signin import make_user, tokens
+
+    sessions = session_factory(engine)
+    numbers = await _replied(sessions, ["13812345671", "13812345672"])
+    await make_user(sessions, "op1", Role.OPERATOR)
+    for channel, expected in [(None, numbers), ("SIP/carrier/{number}", [])]:
+        settings = Settings(_env_file=None, callback_channel=channel)
+        runtime = SimpleNamespace(sessions=sessions, now=lambda: 0.0, settings=settings)
+        app = create_app(runtime)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test"
+        ) as client:
+            token = (await tokens(client, "op1"))["access_token"]
+            r = await client.get(
+                "/api/v1/callbacks/pending", headers={"Authorization": f"Bearer {token}"}
+            )
+        # no automatic calls: every replied ticket; with them: none has run out yet
+        assert [t["number"] for t in r.json()] == expected, channel
+
+
+def test_a_callback_channel_without_the_number_is_refused_by_name() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from config.settings import Settings
+
+    with pytest.raises(ValidationError, match=r"put \{number\}"):
+        Settings(_env_file=None, callback_channel="SIP/carrier/123")
+    with pytest.raises(ValidationError, match="the start must come before the end"):
+        Settings(_env_file=None, callback_hours="20:00-09:00")

@@ -43,6 +43,8 @@ def _ticket_columns() -> list[sa.Column]:  # fresh each time: a Column joins one
         sa.Column("leader_instructed", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("state_changed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("escalated", sa.SmallInteger(), server_default="0", nullable=False),
+        sa.Column("callback_attempts", sa.SmallInteger(), server_default="0", nullable=False),
+        sa.Column("callback_last_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("repeat_of", sa.Integer(), nullable=True),
         sa.Column("intake_key", sa.String(length=100), nullable=True),
         sa.Column("intake_hash", sa.String(length=64), nullable=True),
