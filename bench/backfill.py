@@ -16,12 +16,12 @@ throw-away database is made and dropped). ``run(results)`` adds ``results["backf
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.databases import on_throwaway_postgres
 
 __all__ = ["run"]
 
@@ -100,24 +100,7 @@ async def _one_database(url: str, rows: list[Any], log_file: Path) -> dict[str, 
 
 
 async def _postgres(rows: list[Any], log_file: Path) -> dict[str, Any] | None:
-    server = os.environ.get("HOTLINE_TEST_DATABASE_URL")
-    if not server:
-        return None
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    base = make_url(server).set(drivername="postgresql")
-    name = f"hotline_bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(base.render_as_string(hide_password=False))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = base.set(database=name).render_as_string(hide_password=False)
-            return await _one_database(url, rows, log_file)
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    return await on_throwaway_postgres(lambda url: _one_database(url, rows, log_file))
 
 
 async def _bench(calls: int) -> dict[str, Any]:

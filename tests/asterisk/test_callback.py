@@ -10,9 +10,8 @@ import pytest
 import pytest_asyncio
 
 from hotline.runtime import Runtime
-from tickets import lifecycle as lc
+from tests.tickets.calls import answered, replied, ticket_numbers
 from tickets import workflow
-from tickets.service import TicketDraft, create_tickets
 
 from .conftest import make_ivr_config, settings_for
 from .people import wait_until
@@ -51,37 +50,10 @@ async def rt(pbx, tmp_path, keyed_config):
 
 async def test_a_replied_ticket_is_called_back_and_rated_by_key(rt) -> None:
     at = datetime.now(UTC) - timedelta(minutes=5)
-    drafts = [
-        TicketDraft(
-            linkedid=f"cb.{i}",
-            call_uniqueid=f"cb.{i}",
-            caller_num=num,
-            caller_name="张伟",
-            queue="hotline",
-            seat="Local/8001@agents/n",
-            joined_at=at,
-            answered_at=at,
-            ended_at=at,
-            kind="complaint",
-            resolved_on_call=False,
-        )
-        for i, num in enumerate(["13800000001", "13800000003"])  # satisfied, dissatisfied
-    ]
-    async with rt.sessions() as s:
-        numbers = [t.number for t in await create_tickets(s, drafts)]
-    water = lc.Actor("water1", lc.Party.DEPARTMENT, department="water")
-    for number in numbers:
-        for what, actor, data in [
-            (
-                lc.Step.DISPATCH,
-                lc.Actor("d", lc.Party.DISPATCHER),
-                workflow.StepData(department="water"),
-            ),
-            (lc.Step.ACCEPT, water, None),
-            (lc.Step.REPLY, water, workflow.StepData(note="已处理")),
-        ]:
-            async with rt.sessions() as s:
-                await workflow.take_step(s, number, what, actor, at, data)
+    # the citizens' phones key their number's last digit: satisfied, dissatisfied
+    drafts = answered(at, ["13800000001", "13800000003"], prefix="cb")
+    numbers = await ticket_numbers(rt.sessions, drafts)
+    await replied(rt.sessions, numbers, at)
 
     async def rated():
         async with rt.sessions() as s:

@@ -11,11 +11,10 @@ from sqlalchemy import select, update
 from hotline.callback_job import CONTEXT, CallbackJob
 from pbx.ami_actions import AmiNotConnected
 from pbx.gateway import OriginateResult
+from tests.tickets.calls import answered, replied, ticket_numbers
 from tickets import callbacks, workflow
-from tickets import lifecycle as lc
 from tickets.db import session_factory
 from tickets.models import Ticket
-from tickets.service import TicketDraft, create_tickets
 
 REPLIED_AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 at the centre
 RULES = callbacks.CallbackRules(delay=timedelta(hours=1), attempts=2, retry=timedelta(hours=2))
@@ -33,41 +32,9 @@ class FakeGateway:
         return OriginateResult(queued=True)
 
 
-def _calls(nums: list[str]) -> list[TicketDraft]:
-    return [
-        TicketDraft(
-            linkedid=f"1795000000.{i}",
-            call_uniqueid=f"1795000000.{i}",
-            caller_num=num,
-            caller_name="张伟",
-            queue="hotline",
-            seat="SIP/8001",
-            joined_at=REPLIED_AT,
-            answered_at=REPLIED_AT,
-            ended_at=REPLIED_AT,
-            kind="complaint",
-            resolved_on_call=False,
-        )
-        for i, num in enumerate(nums)
-    ]
-
-
-async def _replied(sessions, nums: list[str]) -> list[str]:
-    async with sessions() as s:
-        numbers = [t.number for t in await create_tickets(s, _calls(nums))]
-    water = lc.Actor("water1", lc.Party.DEPARTMENT, department="water")
-    for number in numbers:
-        for what, actor, data in [
-            (
-                lc.Step.DISPATCH,
-                lc.Actor("d", lc.Party.DISPATCHER),
-                workflow.StepData(department="water"),
-            ),
-            (lc.Step.ACCEPT, water, None),
-            (lc.Step.REPLY, water, workflow.StepData(note="已处理")),
-        ]:
-            async with sessions() as s:
-                await workflow.take_step(s, number, what, actor, REPLIED_AT, data)
+async def _replied(sessions, nums: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
+    numbers = await ticket_numbers(sessions, answered(REPLIED_AT, nums))
+    await replied(sessions, numbers, REPLIED_AT)
     return numbers
 
 

@@ -13,41 +13,21 @@ import httpx
 from sqlalchemy import select, update
 
 from hotline.supervision_job import SupervisionJob
+from tests.tickets.calls import answered, ticket_numbers
 from tickets import lifecycle as lc
 from tickets import workflow
 from tickets.db import session_factory
 from tickets.models import Ticket
-from tickets.service import TicketDraft, create_tickets
 from tickets.supervision import Level
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 at the centre
 DISPATCHER = lc.Actor("disp1", lc.Party.DISPATCHER)
 
 
-def _calls(n: int) -> list[TicketDraft]:
-    return [
-        TicketDraft(
-            linkedid=f"1795000000.{i}",
-            call_uniqueid=f"1795000000.{i}",
-            caller_num="13812345678",
-            caller_name="张伟",
-            queue="hotline",
-            seat="SIP/8001",
-            joined_at=T0,
-            answered_at=T0,
-            ended_at=T0,
-            kind="complaint",
-            resolved_on_call=False,
-        )
-        for i in range(n)
-    ]
-
-
 async def _dispatched(sessions) -> dict[str, str]:
     """Four tickets dispatched on Monday 10:00: water (1 day: overdue on Wednesday), housing
     (2 days: due soon on Wednesday), env (10 days: fine), roads (1 day, leader-instructed)."""
-    async with sessions() as s:
-        numbers = [t.number for t in await create_tickets(s, _calls(4))]
+    numbers = await ticket_numbers(sessions, answered(T0, n=4))
     plan = {"water": 1, "housing": 2, "env": 10, "roads": 1}
     for number, (dept, days) in zip(numbers, plan.items(), strict=True):
         async with sessions() as s:

@@ -4,7 +4,7 @@ allow, every refusal naming what was wrong, nothing half stored."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import httpx
@@ -14,6 +14,7 @@ from agents.roles import Role
 from config.settings import Settings
 from hotline.app import create_app
 from tests.agents.signin import make_user, tokens
+from tests.tickets.calls import answered
 from tickets.db import session_factory
 from tickets.models import Ticket, TicketStep
 from tickets.service import TicketDraft, create_tickets
@@ -22,22 +23,7 @@ NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 at the centre
 
 
 def _calls(n: int) -> list[TicketDraft]:
-    return [
-        TicketDraft(
-            linkedid=f"1795000000.{i}",
-            call_uniqueid=f"1795000000.{i}",
-            caller_num="13812345678",
-            caller_name="张伟",
-            queue="hotline",
-            seat="SIP/8001",
-            joined_at=NOW,
-            answered_at=NOW,
-            ended_at=NOW + timedelta(minutes=3),
-            kind="complaint",
-            resolved_on_call=False,
-        )
-        for i in range(n)
-    ]
+    return answered(NOW, n=n)
 
 
 async def test_a_ticket_goes_through_dispatch_a_department_and_the_callback(engine) -> None:

@@ -169,21 +169,13 @@ async def test_db_deps_survey_and_lookup(engine):
 async def test_a_callback_rating_closes_or_reopens_the_replied_ticket(engine) -> None:
     from ivr.engine import CallInfo
     from pbx.agi import AgiEnv
-    from tickets import lifecycle as lc
+    from tests.tickets.calls import replied
     from tickets import workflow
 
     sessions = session_factory(engine)
     async with sessions() as s:
         tickets = await create_tickets(s, [draft(1), draft(3)])  # odd: to be routed
-    for t in tickets:  # dispatched, accepted and replied: waiting for the callback
-        for what, who, data in [
-            (lc.Step.DISPATCH, lc.Party.DISPATCHER, workflow.StepData(department="water")),
-            (lc.Step.ACCEPT, lc.Party.DEPARTMENT, None),
-            (lc.Step.REPLY, lc.Party.DEPARTMENT, workflow.StepData(note="已处理")),
-        ]:
-            async with sessions() as s:
-                actor = lc.Actor("u", who, department="water")
-                await workflow.take_step(s, t.number, what, actor, NOW, data)
+    await replied(sessions, [t.number for t in tickets], NOW)  # a callback is due
     deps = DbIvrDeps(sessions, now=NOW.timestamp)
     env = AgiEnv({"network_script": "callback", "arg_1": tickets[0].number, "uniqueid": "9.1"})
     call = CallInfo.from_env(env)

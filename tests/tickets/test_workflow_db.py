@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from tests.tickets.calls import answered, ticket_numbers
 from tickets import lifecycle as lc
 from tickets import workflow
 from tickets.db import session_factory
 from tickets.models import Ticket, TicketStep
-from tickets.service import TicketDraft, create_tickets
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in the hotline's time zone
 OPERATOR = lc.Actor("op1", lc.Party.OPERATOR)
@@ -25,29 +25,8 @@ SUPERVISOR = lc.Actor("sup1", lc.Party.SUPERVISOR)
 WATER = lc.Actor("water1", lc.Party.DEPARTMENT, department="water")
 
 
-def _calls(n: int, first: int = 0) -> list[TicketDraft]:
-    return [
-        TicketDraft(
-            linkedid=f"1795000000.{i}",
-            call_uniqueid=f"1795000000.{i}",
-            caller_num="13812345678",
-            caller_name="张伟",
-            queue="hotline",
-            seat="SIP/8001",
-            joined_at=T0,
-            answered_at=T0,
-            ended_at=T0 + timedelta(minutes=3),
-            kind="complaint",
-            resolved_on_call=False,
-        )
-        for i in range(first, first + n)
-    ]
-
-
 async def _numbers(sessions, n: int) -> list[str]:
-    async with sessions() as s:
-        await create_tickets(s, _calls(n))
-        return list((await s.scalars(select(Ticket.number).order_by(Ticket.id))).all())
+    return await ticket_numbers(sessions, answered(T0, n=n))
 
 
 async def test_a_ticket_goes_from_dispatch_to_closing_with_its_trail(engine) -> None:
