@@ -172,6 +172,13 @@ class Settings(BaseSettings):
         description='JSON: department code -> URL escalations are POSTed to; "*" for the rest.',
     )
     escalation_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    # The routing help (routing/suggestions.py) learns from the dispatchers' choices.
+    routing_relearn_s: float = Field(
+        default=3600.0, gt=0, description="How often the dispatchers' choices are learnt again."
+    )
+    routing_choices: int = Field(
+        default=50_000, ge=0, description="The newest dispatchers' choices learnt from."
+    )
     # Callbacks of replied tickets (hotline/callback_job.py): off without a channel.
     callback_channel: str | None = Field(
         default=None,

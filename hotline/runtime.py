@@ -51,6 +51,7 @@ from routing.suggestions import Suggester
 from tickets.db import make_engine, session_factory, upgrade
 from tickets.service import TicketDraft
 from tickets.spool import Spool
+from tickets.workflow import dispatch_choices
 from tickets.writer import TicketWriter
 
 __all__ = ["ConfigurationError", "Runtime", "simulator_config"]
@@ -189,7 +190,10 @@ class Runtime:
         #: The departments and matters (config/departments.yaml, config/matters.csv; ConfigError
         #: names file and line) and the routing help over them, built on first use.
         self.catalogue = load_catalogue(settings.config_dir)
-        self.routing_help = functools.cache(lambda: Suggester(self.catalogue))
+        self._routing_base = functools.cache(lambda: Suggester(self.catalogue))
+        #: The routing help taught the dispatchers' choices (:meth:`relearn_routing`).
+        self._routing_taught: Suggester | None = None
+        self._relearn_task: asyncio.Task[None] | None = None
         #: The operators' seats: sign-in, pause with a code, sign-out over the gateway, kept in
         #: the store and put back after each resync (agents.seat_lifecycle).
         self.seat_lifecycle = SeatLifecycle(
@@ -227,8 +231,9 @@ class Runtime:
         await self._load_knowledge_starter()
         if self.warm_knowledge:
             self.knowledge.warm()
-            # The routing help's index (seconds for a 7,000-matter list), off the event loop.
-            asyncio.get_running_loop().run_in_executor(None, self.routing_help)
+            # The routing help's index (seconds for a 7,000-matter list), off the event loop,
+            # then taught the dispatchers' choices, and again every HOTLINE_ROUTING_RELEARN_S.
+            self._relearn_task = asyncio.get_running_loop().create_task(self._relearn_loop())
         self.spool = Spool(spool_dir_for(s.spool_dir, self.database_url))
         self.writer = TicketWriter(
             self.sessions,
@@ -556,8 +561,38 @@ class Runtime:
         await self.writer.drain(timeout)
         await self.desk.flush()
 
+    def routing_help(self) -> Suggester:
+        """The routing help: over the catalogue, taught the dispatchers' choices once they are
+        read (:meth:`relearn_routing`)."""
+        return self._routing_taught or self._routing_base()
+
+    async def relearn_routing(self) -> int:
+        """Teach the routing help the dispatchers' choices in the store (the matter each
+        dispatched ticket went as, with its description); the number of choices read."""
+        loop = asyncio.get_running_loop()
+        base = await loop.run_in_executor(None, self._routing_base)
+        if self.sessions is None:
+            return 0
+        async with self.sessions() as session:
+            choices = await dispatch_choices(session, limit=self.settings.routing_choices)
+        self._routing_taught = await loop.run_in_executor(None, base.taught, choices)
+        return len(choices)
+
+    async def _relearn_loop(self) -> None:
+        while True:
+            try:
+                n = await self.relearn_routing()
+                log.info("routing help taught %d dispatchers' choices", n)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # the store is down: the help it had stays
+                log.warning("teaching the routing help failed (%s); next time", e)
+            await asyncio.sleep(self.settings.routing_relearn_s)
+
     async def stop(self) -> None:
         self._stopping = True
+        if self._relearn_task is not None:
+            self._relearn_task.cancel()
         if self._backfill_task is not None:
             self._backfill_task.cancel()
             try:

@@ -376,3 +376,20 @@ async def record_callback(session: AsyncSession, number: str, score: int, at: da
     except (TicketNotFound, BadNumber, lc.IllegalTransition, Changed) as e:
         return f"refused: {e}"
     return "applied"
+
+
+async def dispatch_choices(session: AsyncSession, limit: int) -> list[tuple[str, str]]:
+    """The dispatchers' choices, newest first: (description, matter) of each ticket dispatched
+    with a matter (what the routing help learns from)."""
+    dispatched = select(TicketStep.ticket_id).where(TicketStep.step == lc.Step.DISPATCH.value)
+    stmt = (
+        select(Ticket.description, Ticket.matter)
+        .where(
+            Ticket.id.in_(dispatched),
+            Ticket.matter.is_not(None),
+            Ticket.description.is_not(None),
+        )
+        .order_by(Ticket.id.desc())
+        .limit(limit)
+    )
+    return [(d, m) for d, m in (await session.execute(stmt)).all() if d and m]

@@ -75,3 +75,43 @@ async def test_bad_text_is_a_422_naming_text(
     assert r.status_code == 422, r.text
     assert r.headers["content-type"] == PROBLEM
     assert ["body", "text"] in [e["loc"] for e in r.json()["errors"]], r.json()
+
+
+async def test_the_help_learns_the_dispatchers_choices_from_the_store(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from tests.tickets.calls import answered
+    from tickets import lifecycle as lc
+    from tickets import workflow
+    from tickets.models import Ticket
+    from tickets.service import create_tickets
+
+    text = "共享充电宝押金退不回来"
+    await sign_in(client, runtime.sessions, Role.OPERATOR)
+    before = (await client.post(URL, json={"text": text})).json()["suggestions"]
+    assert before[0]["code"] != "SJ-024"
+    at = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    async with runtime.sessions() as s:  # two citizens said it so; dispatched as SJ-024
+        tickets = await create_tickets(s, answered(at, n=2))
+    for t in tickets:
+        async with runtime.sessions() as s:
+            await s.execute(
+                update(Ticket).where(Ticket.id == t.id).values(description=f"{text}，已经一个月了")
+            )
+            await s.commit()
+        async with runtime.sessions() as s:
+            await workflow.take_step(
+                s,
+                t.number,
+                lc.Step.DISPATCH,
+                lc.Actor("disp1", lc.Party.DISPATCHER),
+                at,
+                workflow.StepData(department="market", matter="SJ-024"),
+            )
+    assert await runtime.relearn_routing() == 2
+    after = (await client.post(URL, json={"text": text})).json()["suggestions"]
+    assert after[0]["code"] == "SJ-024"
