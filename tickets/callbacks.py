@@ -16,13 +16,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tickets import lifecycle as lc
-from tickets.models import Ticket
+from tickets.models import Ticket, TicketStep
 
-__all__ = ["CallbackRules", "Due", "give_back", "pending", "take_due"]
+__all__ = [
+    "CallbackRate",
+    "CallbackRules",
+    "Due",
+    "callback_rate",
+    "give_back",
+    "pending",
+    "take_due",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,3 +126,38 @@ async def pending(
         )
     stmt = stmt.order_by(Ticket.state_changed_at, Ticket.id).limit(limit)
     return list((await session.scalars(stmt)).all())
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRate:
+    """回访核实率 over a period: of the tickets replied in it, how many were called back (a
+    ``call_back`` step after their reply, by the survey or an operator, whenever it came)."""
+
+    replied: int
+    called_back: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.called_back / self.replied if self.replied else None
+
+
+async def callback_rate(session: AsyncSession, start: datetime, end: datetime) -> CallbackRate:
+    """The callback rate of the tickets replied in ``[start, end)``."""
+    replies = (
+        select(TicketStep.ticket_id, func.max(TicketStep.at).label("at"))
+        .where(
+            TicketStep.step == lc.Step.REPLY.value,
+            TicketStep.at >= start,
+            TicketStep.at < end,
+        )
+        .group_by(TicketStep.ticket_id)
+        .subquery()
+    )
+    replied = await session.scalar(select(func.count()).select_from(replies)) or 0
+    called = (
+        select(func.count(func.distinct(replies.c.ticket_id)))
+        .select_from(replies)
+        .join(TicketStep, TicketStep.ticket_id == replies.c.ticket_id)
+        .where(TicketStep.step == lc.Step.CALL_BACK.value, TicketStep.at >= replies.c.at)
+    )
+    return CallbackRate(replied=replied, called_back=await session.scalar(called) or 0)

@@ -28,25 +28,13 @@ from sqlalchemy import select
 
 from tickets import intake, workflow
 from tickets import lifecycle as lc
+from tickets.aware_times import AWARE_TIME, parse_time
 from tickets.models import Ticket
 
 __all__ = ["CLOSED", "make_router"]
 
 #: States the standard's ``status`` calls ``closed``; every other is ``open``.
 CLOSED = frozenset({lc.State.RESOLVED, lc.State.CALLED_BACK, lc.State.CLOSED, lc.State.MERGED})
-#: The standard's times: ISO 8601 with the time zone (Z or an offset).
-AWARE_TIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
-
-
-def _time(name: str, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise HTTPException(422, f"{name}: {value!r} is not a date and time") from None
-
-
 #: The kind a request from another system is registered as (市民反映).
 REQUEST_KIND = "report"
 
@@ -211,7 +199,7 @@ def make_router(store: Any, *, catalogue: Callable[[], Any], client: Any) -> API
     ) -> list[dict[str, Any]]:
         """Requests (newest first, at most 1,000): by ids (comma-separated), service,
         status, and the date they were made (default: the last 90 days)."""
-        since, until = _time("start_date", start_date), _time("end_date", end_date)
+        since, until = parse_time("start_date", start_date), parse_time("end_date", end_date)
         stmt = select(Ticket).order_by(Ticket.id.desc()).limit(1000)
         if service_request_id:
             stmt = stmt.where(Ticket.number.in_(service_request_id.split(",")))

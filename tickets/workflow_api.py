@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from tickets import lifecycle as lc
 from tickets import workflow
 from tickets.api import mask_number
-from tickets.callbacks import CallbackRules
+from tickets.aware_times import AWARE_TIME, parse_time
+from tickets.callbacks import CallbackRules, callback_rate
 from tickets.callbacks import pending as pending_callbacks
 from tickets.deadlines import Limit, Unit
 from tickets.models import Ticket, TicketStep
@@ -100,6 +101,12 @@ class WorkTicketOut(BaseModel):
     merged_into: int | None
     deadline: DeadlineOut | None
     allowed_steps: list[str] = Field(description="What the lifecycle allows next.")
+
+
+class CallbackRateOut(BaseModel):
+    replied: int
+    called_back: int
+    rate: float | None = Field(description="called_back / replied; null with none replied.")
 
 
 class FlagOut(BaseModel):
@@ -350,6 +357,22 @@ def make_router(
                 limit=limit,
             )
             return [await shown(session, t) for t in found]
+
+    @router.get("/api/v1/callbacks/rate", response_model=CallbackRateOut)
+    async def callbacks_rate(
+        who: Annotated[Any, Depends(supervisor)],
+        start: Annotated[str, Query(pattern=AWARE_TIME, examples=["2026-11-01T00:00:00+08:00"])],
+        end: Annotated[str, Query(pattern=AWARE_TIME, examples=["2026-12-01T00:00:00+08:00"])],
+    ) -> dict[str, Any]:
+        """回访核实率: of the tickets replied in ``[start, end)``, the share called back (by
+        the callback survey or an operator); ``null`` with none replied."""
+        since, until = parse_time("start", start), parse_time("end", end)
+        assert since is not None and until is not None
+        if until <= since:
+            raise HTTPException(422, "end: after start")
+        async with store.sessions()() as session:
+            got = await callback_rate(session, since, until)
+        return {"replied": got.replied, "called_back": got.called_back, "rate": got.rate}
 
     @router.get("/api/v1/supervision", response_model=list[FlagOut])
     async def supervision(who: Annotated[Any, Depends(supervisor)]) -> list[dict[str, Any]]:

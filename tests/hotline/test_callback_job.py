@@ -136,3 +136,23 @@ def test_a_callback_channel_without_the_number_is_refused_by_name() -> None:
         Settings(_env_file=None, callback_channel="SIP/carrier/123")
     with pytest.raises(ValidationError, match="the start must come before the end"):
         Settings(_env_file=None, callback_hours="20:00-09:00")
+
+
+async def test_the_callback_rate_counts_replies_called_back_after_them(engine) -> None:
+    sessions = session_factory(engine)
+    numbers = await _replied(sessions, ["13812345671", "13812345672", "13812345673"])
+    day = (REPLIED_AT - timedelta(hours=1), REPLIED_AT + timedelta(hours=1))
+    async with sessions() as s:
+        assert (await callbacks.callback_rate(s, *day)).rate == 0.0
+    async with sessions() as s:
+        await workflow.record_callback(s, numbers[0], 1, REPLIED_AT + timedelta(days=2))
+    async with sessions() as s:
+        await workflow.record_callback(s, numbers[1], 3, REPLIED_AT + timedelta(hours=3))
+    async with sessions() as s:
+        got = await callbacks.callback_rate(s, *day)
+        # the reply falls in the day; the call back may come later
+        assert (got.replied, got.called_back) == (3, 2) and round(got.rate or 0, 3) == 0.667
+        later = await callbacks.callback_rate(
+            s, REPLIED_AT + timedelta(days=1), day[1] + timedelta(days=3)
+        )
+        assert (later.replied, later.rate) == (0, None)

@@ -247,6 +247,10 @@ SEMANTIC_422 = {
     ("POST", "/open311/v2/requests.json"): lambda c: (
         (c.body or {}).get("service_code") not in _CATALOGUE.matters
     ),
+    ("GET", "/api/v1/callbacks/rate"): lambda c: (
+        any(isinstance(v, str) and _not_a_time(v) for v in (c.query or {}).values())
+        or _not_after(c.query or {})
+    ),
     ("GET", "/open311/v2/requests.json"): lambda c: any(
         isinstance(v, str) and _not_a_time(v)
         for k, v in (c.query or {}).items()
@@ -255,6 +259,14 @@ SEMANTIC_422 = {
     # "the supervisor's own phone (users.seat)"
     ("POST", "/api/v1/seats/{interface}/spy"): _no_phone,
 }
+
+
+def _not_after(query: dict[str, Any]) -> bool:
+    """``end`` not after ``start``."""
+    try:
+        return datetime.fromisoformat(query["end"]) <= datetime.fromisoformat(query["start"])
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def _not_a_time(value: str) -> bool:
