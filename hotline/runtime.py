@@ -42,6 +42,7 @@ from ivr.server import DbIvrDeps, app_of, start_agi_server, stop_agi_server
 from knowledge.live import LiveIndex
 from knowledge.service import load_starter_articles
 from metrics.collector import make_registry
+from metrics.ticket_series import TicketSeries
 from pbx import events as ev
 from pbx.ami import AmiAuthError, AmiLink
 from pbx.gateway import AmiGateway
@@ -253,6 +254,7 @@ class Runtime:
             timeout_s=s.escalation_timeout_s,
         )
         self.supervision.start()
+        self.registry.register(TicketSeries(self.supervision))
         if s.callback_channel:
             self.callbacks = CallbackJob(
                 lambda: self.sessions,

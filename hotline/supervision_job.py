@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tickets.supervision import Flag, mark_escalated, scan
+from tickets.supervision import Flag, count_by_state, mark_escalated, scan
 
 __all__ = ["PARALLEL", "SupervisionJob"]
 
@@ -63,6 +63,8 @@ class SupervisionJob:
         self._deliveries: dict[tuple[int, int], asyncio.Task[None]] = {}
         self._gate = asyncio.Semaphore(PARALLEL)
         self.latest: list[Flag] = []
+        #: Tickets in each lifecycle state at the last scan (for the metrics).
+        self.by_state: dict[str, int] = {}
         self.sent = 0
         self.failed_attempts = 0
 
@@ -89,7 +91,8 @@ class SupervisionJob:
             return []
         async with sessions() as session:
             flags = await scan(session, datetime.fromtimestamp(self._now(), UTC))
-        self.latest = flags
+            by_state = await count_by_state(session)
+        self.latest, self.by_state = flags, by_state
         for f in flags:  # already in order: leader-instructed first
             key = (f.ticket_id, int(f.level))
             if f.to_escalate and key not in self._deliveries:

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tickets import lifecycle as lc
 from tickets.models import Ticket, TicketStep
 from tickets.workflow import deadline_of
 
-__all__ = ["Flag", "Level", "mark_escalated", "scan"]
+__all__ = ["Flag", "Level", "count_by_state", "mark_escalated", "scan"]
 
 _RUNNING = (lc.State.DISPATCHED.value, lc.State.ACCEPTED.value, lc.State.EXTENSION_ASKED.value)
 
@@ -102,3 +102,13 @@ async def mark_escalated(session: AsyncSession, flags: Sequence[Flag]) -> None:
             .execution_options(synchronize_session=False)
         )
     await session.commit()
+
+
+async def count_by_state(session: AsyncSession) -> dict[str, int]:
+    """Tickets in each lifecycle state (every state named, 0 when none)."""
+    rows = (
+        await session.execute(select(Ticket.status, func.count()).group_by(Ticket.status))
+    ).all()
+    counts = {state.value: 0 for state in lc.State}
+    counts.update({status: n for status, n in rows if status in counts})
+    return counts

@@ -165,3 +165,28 @@ def test_a_webhook_that_is_not_a_url_is_refused_by_name(monkeypatch) -> None:
     monkeypatch.setenv("HOTLINE_ESCALATION_WEBHOOKS", '{"water": "ftp://x"}')
     with pytest.raises(ValidationError, match="water: an http"):
         Settings(_env_file=None)
+
+
+async def test_the_ticket_series_come_from_the_last_scan(engine) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from metrics.ticket_series import TicketSeries
+
+    sessions = session_factory(engine)
+    numbers = await _dispatched(sessions)
+    wednesday = (T0 + timedelta(days=2)).timestamp()
+    job = SupervisionJob(lambda: sessions, lambda: wednesday, {})
+    registry = CollectorRegistry()
+    registry.register(TicketSeries(job))
+    assert b'hotline_tickets{state="dispatched"}' not in generate_latest(registry)  # no scan yet
+    await job.scan_once()
+    await asyncio.wait_for(job.drain(), 5)  # no webhooks: recorded as escalated at once
+    text = generate_latest(registry).decode()
+    assert 'hotline_tickets{state="dispatched"} 4.0' in text
+    assert 'hotline_tickets{state="closed"} 0.0' in text
+    assert 'hotline_tickets_overdue{department="water"} 1.0' in text
+    assert 'hotline_tickets_overdue{department="roads"} 1.0' in text
+    assert 'hotline_tickets_due_soon{department="housing"} 1.0' in text
+    assert "env" not in text  # not due: no series
+    assert "hotline_tickets_callbacks_pending 0.0" in text
+    assert "hotline_escalations_sent_total 0.0" in text and numbers
