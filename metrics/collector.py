@@ -56,6 +56,12 @@ class LiveCollector(Collector):
         waiting = GaugeMetricFamily(
             "hotline_queue_waiting_calls", "Callers waiting in the queue now.", labels=["queue"]
         )
+        longest = GaugeMetricFamily(
+            "hotline_queue_longest_wait_seconds",
+            "How long the caller waiting longest has waited (0 with none).",
+            labels=["queue"],
+        )
+        now = self._now()
         ratio = GaugeMetricFamily(
             "hotline_answer_ratio", "Answered / offered calls since start.", labels=["queue"]
         )
@@ -65,17 +71,19 @@ class LiveCollector(Collector):
             answered.add_metric([queue], st.answered)
             abandoned.add_metric([queue], st.abandoned)
             waiting.add_metric([queue], calls.waiting_count(queue))
+            longest.add_metric([queue], calls.longest_wait_s(queue, now))
             if st.answer_ratio is not None:  # not defined before the first offered call
                 ratio.add_metric([queue], st.answer_ratio)
         yield offered
         yield answered
         yield abandoned
         yield waiting
+        yield longest
         yield ratio
         seats = GaugeMetricFamily(
             "hotline_seats", "Logged-in operator seats by state.", labels=["state"]
         )
-        counts = self._view.seats.counts(self._now())
+        counts = self._view.seats.counts(now)
         for state in SEAT_STATES:
             seats.add_metric([state], counts[state])
         yield seats

@@ -215,6 +215,11 @@ class CallBoard:
     def waiting_count(self, queue: str) -> int:
         return len(self.waiting.get(queue, ()))
 
+    def longest_wait_s(self, queue: str, now: float) -> float:
+        """How long the caller waiting longest in ``queue`` has waited (0 with none)."""
+        waits = [now - c.joined_at for c in self.waiting.get(queue, {}).values()]
+        return max(0.0, *waits) if waits else 0.0
+
     def apply(self, event: ev.DomainEvent) -> Outcome | None:
         """Take one event; return what it meant, if anything."""
         match event:

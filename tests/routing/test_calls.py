@@ -190,3 +190,14 @@ def test_the_recorded_redirect_of_a_talking_caller_is_a_transfer() -> None:
     assert transfers[0].offered.call.queue == "hotline2"
     assert b.unknown_calls == 0 and not b.talking
     assert b.stats["hotline"].answered == 3 and b.stats["hotline2"].answered == 1
+
+
+def test_the_longest_wait_is_the_oldest_waiting_callers() -> None:
+    board = CallBoard()
+    assert board.longest_wait_s(Q, 100.0) == 0.0
+    board.apply(join("a", at=10.0))
+    board.apply(join("b", at=40.0))
+    assert board.longest_wait_s(Q, 100.0) == 90.0
+    board.apply(connect("a", at=95.0))  # answered: no longer waiting
+    assert board.longest_wait_s(Q, 100.0) == 60.0
+    assert board.longest_wait_s("other", 100.0) == 0.0
