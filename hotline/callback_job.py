@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.settings import Settings
 from config.traffic import HOTLINE_TZ
+from hotline.periodic import every
 from pbx.ami_actions import AmiActionError, AmiNotConnected, AmiTimeout
 from pbx.gateway import AmiGateway
 from tickets.callbacks import CallbackRules, Due, give_back, take_due
@@ -124,11 +125,4 @@ class CallbackJob:
         return called
 
     async def _loop(self) -> None:
-        while True:
-            try:
-                await self.round()
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # the store is down: next round
-                log.warning("callback round failed (%s); next in %.0f s", e, self.interval_s)
-            await asyncio.sleep(self.interval_s)
+        await every(self.interval_s, self.round, "callback round", log)

@@ -35,6 +35,7 @@ from hotline.bus import Bus
 from hotline.callback_job import CallbackJob, callback_rules
 from hotline.controller import Controller
 from hotline.desk import Desk, DeskSettings
+from hotline.periodic import every
 from hotline.queue_log_sink import QueueLogSink
 from hotline.supervision_job import SupervisionJob
 from ivr.metrics import register_ivr_metrics
@@ -581,15 +582,11 @@ class Runtime:
         return len(choices)
 
     async def _relearn_loop(self) -> None:
-        while True:
-            try:
-                n = await self.relearn_routing()
-                log.info("routing help taught %d dispatchers' choices", n)
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # the store is down: the help it had stays
-                log.warning("teaching the routing help failed (%s); next time", e)
-            await asyncio.sleep(self.settings.routing_relearn_s)
+        async def relearn() -> None:
+            n = await self.relearn_routing()
+            log.info("routing help taught %d dispatchers' choices", n)
+
+        await every(self.settings.routing_relearn_s, relearn, "teaching the routing help", log)
 
     async def stop(self) -> None:
         self._stopping = True

@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hotline.periodic import every
 from tickets.supervision import Flag, count_by_state, mark_escalated, scan
 
 __all__ = ["PARALLEL", "SupervisionJob"]
@@ -107,14 +108,7 @@ class SupervisionJob:
             await asyncio.gather(*self._deliveries.values(), return_exceptions=True)
 
     async def _loop(self) -> None:
-        while True:
-            try:
-                await self.scan_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # the store is down: next time
-                log.warning("supervision scan failed (%s); next in %.0f s", e, self.interval_s)
-            await asyncio.sleep(self.interval_s)
+        await every(self.interval_s, self.scan_once, "supervision scan", log)
 
     async def _deliver(self, flag: Flag) -> None:
         url = self.webhooks.get(flag.department) or self.webhooks.get("*")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -122,7 +122,11 @@ async def register(
         await session.flush()
         first = lc.Step.RESOLVE_ON_CALL if intake.answer else lc.Step.ROUTE
         after, entry = lc.step(
-            lc.TicketFacts(id=ticket.id, state=lc.State.REGISTERED), first, actor, at
+            lc.TicketFacts(id=ticket.id, state=lc.State.REGISTERED),
+            first,
+            actor,
+            at,
+            note=f"channel {intake.channel}",
         )
         await session.execute(
             update(Ticket)
@@ -130,18 +134,6 @@ async def register(
             .values(number=make_number(ticket.id), status=after.state.value, state_changed_at=at)
             .execution_options(synchronize_session=False)
         )
-        session.add(
-            TicketStep(
-                ticket_id=ticket.id,
-                at=at,
-                actor=entry.actor,
-                party=entry.party.value,
-                step=entry.step.value,
-                from_state=entry.from_state.value,
-                to_state=entry.to_state.value,
-                note=f"channel {intake.channel}",
-                data={"channel": intake.channel},
-            )
-        )
+        session.add(TicketStep.of(replace(entry, data={"channel": intake.channel})))
     await session.refresh(ticket)
     return ticket, False

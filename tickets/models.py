@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tickets.db import Base, UTCDateTime
-from tickets.lifecycle import State
+from tickets.lifecycle import State, TrailEntry
 
 __all__ = [
     "Base",
@@ -174,6 +174,21 @@ class TicketStep(Base):
     to_state: Mapped[str] = mapped_column(String(32))
     note: Mapped[str] = mapped_column(Text)
     data: Mapped[Any | None] = mapped_column(JSON)
+
+    @classmethod
+    def of(cls, entry: TrailEntry) -> TicketStep:
+        """The row of a lifecycle trail entry."""
+        return cls(
+            ticket_id=entry.ticket_id,
+            at=entry.at,
+            actor=entry.actor,
+            party=entry.party.value,
+            step=entry.step.value,
+            from_state=entry.from_state.value,
+            to_state=entry.to_state.value,
+            note=entry.note,
+            data=entry.data or None,
+        )
 
 
 class Satisfaction(IntEnum):

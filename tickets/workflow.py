@@ -163,19 +163,7 @@ async def take_step(
         )
         if done.rowcount != 1:  # type: ignore[attr-defined]
             raise Changed(f"ticket {number} changed meanwhile; reload it")
-        session.add(
-            TicketStep(
-                ticket_id=ticket.id,
-                at=at,
-                actor=entry.actor,
-                party=entry.party.value,
-                step=entry.step.value,
-                from_state=entry.from_state.value,
-                to_state=entry.to_state.value,
-                note=entry.note,
-                data=entry.data or None,
-            )
-        )
+        session.add(TicketStep.of(entry))
     await session.refresh(ticket)
     return ticket
 
