@@ -138,6 +138,13 @@ class Controller:
         outcome = calls.apply(event)
         if outcome is None:
             if calls.unknown_calls != unknown:
+                # no caller data: the event's kind, queue and Uniqueid, to find what it was
+                log.warning(
+                    "%s in queue %s names call %s, which is not known",
+                    type(event).__name__,
+                    getattr(event, "queue", "?"),
+                    getattr(event, "uniqueid", "?"),
+                )
                 self._on_anomaly("unknown_call")
             elif type(event) is ev.AgentCalled:
                 if self._wants(nt.CallRung) and event.uniqueid in calls.waiting.get(
