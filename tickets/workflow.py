@@ -146,7 +146,7 @@ async def take_step(
             days=data.days,
             into=into_id,
         )
-        values = _row_values(ticket, before, after, what, at, data, actor)
+        values = _row_values(ticket, after, what, at, data, actor)
         if what is lc.Step.DISPATCH and ticket.repeat_of is None and values["matter"]:
             values["repeat_of"] = await find_repeat(
                 session,
@@ -181,7 +181,6 @@ async def _merge_target(session: AsyncSession, what: lc.Step, into: str | None) 
 
 def _row_values(
     ticket: Ticket,
-    before: lc.TicketFacts,
     after: lc.TicketFacts,
     what: lc.Step,
     at: datetime,

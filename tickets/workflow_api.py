@@ -10,7 +10,8 @@ a ticket changed meanwhile a 409 (reload). Nothing is half stored: a step and it
 entry are one transaction.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -210,13 +211,10 @@ def make_router(
         actor = lc.Actor(who.username, party, department=who.department)
         async with store.sessions()() as session:
             try:
-                t = await workflow.take_step(
-                    session, number, what, actor, now(), data, repeat_days=repeat_days
-                )
-            except workflow.TicketNotFound as e:
-                raise HTTPException(404, str(e)) from None
-            except workflow.BadNumber as e:
-                raise HTTPException(422, str(e)) from None
+                with _ticket_errors():
+                    t = await workflow.take_step(
+                        session, number, what, actor, now(), data, repeat_days=repeat_days
+                    )
             except (lc.IllegalTransition, workflow.Changed) as e:
                 raise HTTPException(409, str(e)) from None
             except lc.StepRefused as e:
@@ -272,12 +270,8 @@ def make_router(
     ) -> list[dict[str, Any]]:
         """A ticket's trail of steps, oldest first (never changed after it is written)."""
         async with store.sessions()() as session:
-            try:
+            with _ticket_errors():
                 t = await workflow.find(session, number)
-            except workflow.TicketNotFound as e:
-                raise HTTPException(404, str(e)) from None
-            except workflow.BadNumber as e:
-                raise HTTPException(422, str(e)) from None
             return [step_json(s) for s in await workflow.steps_of(session, t.id)]
 
     @router.get("/api/v1/department/tickets", response_model=list[WorkTicketOut])
@@ -304,12 +298,8 @@ def make_router(
     ) -> dict[str, Any]:
         """One of my department's tickets (another department's is a 404)."""
         async with store.sessions()() as session:
-            try:
+            with _ticket_errors():
                 t = await workflow.find(session, number, department=who.department)
-            except workflow.TicketNotFound as e:
-                raise HTTPException(404, str(e)) from None
-            except workflow.BadNumber as e:
-                raise HTTPException(422, str(e)) from None
             return await shown(session, t)
 
     @router.post(
@@ -395,6 +385,17 @@ def make_router(
         ]
 
     return router
+
+
+@contextmanager
+def _ticket_errors() -> Iterator[None]:
+    """No such ticket (or not one this department may see): 404; a wrong check digit: 422."""
+    try:
+        yield
+    except workflow.TicketNotFound as e:
+        raise HTTPException(404, str(e)) from None
+    except workflow.BadNumber as e:
+        raise HTTPException(422, str(e)) from None
 
 
 def _no_catalogue() -> Any:
