@@ -15,6 +15,7 @@ from config.yamlfile import ConfigError, Problem, YamlDoc, read_yaml
 from tickets.deadlines import Limit, Unit
 
 __all__ = [
+    "CITY_TARGETS",
     "FILE_NAME",
     "PENALISED",
     "RATES",
@@ -31,11 +32,24 @@ PENALISED = ("late", "missed", "erroneous")
 _TARGETS = (*RATES, "answer_rate", *(f"{p}_per_thousand" for p in PENALISED))
 
 
+#: The city's targets (DOMAIN.md), what a folder without report.yaml is held to.
+CITY_TARGETS = {
+    "timely_acceptance": 1.0,
+    "completion_on_time": 0.95,
+    "satisfaction": 0.90,
+    "callback": 1.0,
+    "answer_rate": 0.95,
+    "late_per_thousand": 1.0,
+    "missed_per_thousand": 1.0,
+    "erroneous_per_thousand": 1.0,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class ReportRules:
-    acceptance_limit: Limit = Limit(1, Unit.WORKING_DAYS)
+    acceptance_limit: Limit = field(default_factory=lambda: Limit(1, Unit.WORKING_DAYS))
     #: Rates as fractions (``timely_acceptance``...), per-thousand figures as ‰.
-    targets: dict[str, float] = field(default_factory=dict)
+    targets: dict[str, float] = field(default_factory=lambda: dict(CITY_TARGETS))
     weights: dict[str, float] = field(
         default_factory=lambda: {
             "timely_acceptance": 20.0,
@@ -44,9 +58,7 @@ class ReportRules:
             "callback": 10.0,
         }
     )
-    penalties: dict[str, float] = field(
-        default_factory=lambda: dict.fromkeys(PENALISED, 0.5)
-    )
+    penalties: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PENALISED, 0.5))
     min_dispatched_to_rank: int = 1
 
 
@@ -153,7 +165,18 @@ def _parse(doc: YamlDoc) -> tuple[ReportRules | None, list[Problem]]:
 
 
 def check_report_rules(config_dir: Path | str) -> list[Problem]:
-    """Every problem of ``report.yaml`` in ``config_dir``."""
+    """Every problem of ``report.yaml`` in ``config_dir`` (none there: a warning, the
+    defaults of :class:`ReportRules` apply)."""
+    if not (Path(config_dir) / FILE_NAME).exists():
+        return [
+            Problem(
+                FILE_NAME,
+                None,
+                "not found: the monthly report uses the defaults (the city's targets)",
+                "copy config/report.yaml here to set the weights and targets",
+                "warning",
+            )
+        ]
     try:
         doc = read_yaml(Path(config_dir) / FILE_NAME, FILE_NAME)
     except ConfigError as e:
@@ -162,7 +185,10 @@ def check_report_rules(config_dir: Path | str) -> list[Problem]:
 
 
 def load_report_rules(config_dir: Path | str) -> ReportRules:
-    """The report's rules; raises :class:`ConfigError` naming each problem."""
+    """The report's rules (the defaults without a ``report.yaml``); raises
+    :class:`ConfigError` naming each problem."""
+    if not (Path(config_dir) / FILE_NAME).exists():
+        return ReportRules()
     rules, problems = _parse(read_yaml(Path(config_dir) / FILE_NAME, FILE_NAME))
     if rules is None:
         raise ConfigError(problems)

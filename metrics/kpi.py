@@ -113,7 +113,9 @@ def _due_days(day: datetime, amount: int, unit: Unit) -> datetime:
     return got
 
 
-def due_at(start: datetime, limit: Limit, extension: int = 0, stops: Sequence[Stop] = ()) -> datetime:
+def due_at(
+    start: datetime, limit: Limit, extension: int = 0, stops: Sequence[Stop] = ()
+) -> datetime:
     """When a dispatch at ``start`` is due (:func:`tickets.deadlines.deadline`), cached for
     the common case: a limit in working days with no stop depends only on the start's local
     day and whether it is exactly midnight (the due time is the end of a working day)."""
@@ -250,8 +252,8 @@ def efficiency_index(k: DepartmentKpi, rules: ReportRules) -> float | None:
     department has (``config/report.yaml`` weights; a rate with nothing to judge is left
     out), minus ``sum(p_j * per_thousand_j)`` over late, missed and erroneous (the points off
     per 1‰), floored at 0; ``None`` when no weighted rate has anything to judge."""
-    weighed = [
-        (rules.weights.get(name, 0.0), value)
+    weighed: list[tuple[float, float]] = [
+        (rules.weights.get(name, 0.0), float(value))
         for name in RATES
         if (value := getattr(k, name)) is not None
     ]
@@ -260,7 +262,7 @@ def efficiency_index(k: DepartmentKpi, rules: ReportRules) -> float | None:
         return None
     score = 100.0 * sum(w * v for w, v in weighed) / total
     for name in PENALISED:
-        per = getattr(k, f"{name}_per_thousand")
+        per: float | None = getattr(k, f"{name}_per_thousand")
         score -= rules.penalties.get(name, 0.0) * (per or 0.0)
     return max(0.0, score)
 

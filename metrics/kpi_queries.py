@@ -82,9 +82,7 @@ def _per_dispatch(start: datetime, end: datetime):  # type: ignore[no-untyped-de
                 func.coalesce(func.sum(data_of(lc.Step.GRANT_EXTENSION, "days", True)), 0),
                 Integer(),
             ).label("extension"),
-            func.sum(case((steps.c.step == lc.Step.ASK_EXTENSION.value, 1), else_=0)).label(
-                "asks"
-            ),
+            func.sum(case((steps.c.step == lc.Step.ASK_EXTENSION.value, 1), else_=0)).label("asks"),
         )
         .where(steps.c.grp > 0)
         .group_by(steps.c.ticket_id, steps.c.grp)

@@ -35,6 +35,8 @@ __all__ = [
     "as_json",
     "cjk_font",
     "plots",
+    "render_all",
+    "render_html",
     "to_csv",
     "to_html",
     "to_pdf",
@@ -69,7 +71,9 @@ def cjk_font() -> Path:
         found = subprocess.run(
             ["fc-list", ":lang=zh", "file"], capture_output=True, text=True, check=False
         ).stdout.split()
-        files = sorted(f.rstrip(":") for f in found if f.rstrip(":").endswith((".ttc", ".ttf", ".otf")))
+        files = sorted(
+            f.rstrip(":") for f in found if f.rstrip(":").endswith((".ttc", ".ttf", ".otf"))
+        )
         if files:
             return Path(files[0])
     for known in _KNOWN_FONTS:
@@ -125,7 +129,12 @@ FIGURES = (
     Figure("late_per_thousand", "超期件", "late ‰", _per_mille, "late_per_thousand", True),
     Figure("missed_per_thousand", "未受理件", "missed ‰", _per_mille, "missed_per_thousand", True),
     Figure(
-        "erroneous_per_thousand", "差错件", "erroneous ‰", _per_mille, "erroneous_per_thousand", True
+        "erroneous_per_thousand",
+        "差错件",
+        "erroneous ‰",
+        _per_mille,
+        "erroneous_per_thousand",
+        True,
     ),
     Figure("index", "效能指数", "efficiency index", _num),
 )
@@ -350,7 +359,9 @@ def to_html(report: MonthlyReport, svgs: dict[str, str], family: str = "") -> st
         figures=FIGURES,
         plot_index=svgs.get("index", ""),
         plot_rates=svgs.get("rates", ""),
-        limit=f"{rules.acceptance_limit.amount} {rules.acceptance_limit.unit.value.replace('_', ' ')}",
+        limit=f"{rules.acceptance_limit.amount} {rules.acceptance_limit.unit.value}".replace(
+            "_", " "
+        ),
         weights=", ".join(f"{k} {v:g}" for k, v in rules.weights.items()),
         penalties=", ".join(f"{k} {v:g}" for k, v in rules.penalties.items()),
         c={
@@ -379,10 +390,15 @@ def to_pdf(html: str) -> bytes:
     return bytes(HTML(string=html).write_pdf())
 
 
+def render_html(report: MonthlyReport) -> str:
+    """The HTML page with its plots; raises :class:`FontMissing` without a Chinese font."""
+    font = cjk_font()
+    return to_html(report, plots(report, font), _font_family(font))
+
+
 def render_all(report: MonthlyReport) -> tuple[str, bytes]:
     """(HTML, PDF) of the report; raises :class:`FontMissing` without a Chinese font."""
-    font = cjk_font()
-    html = to_html(report, plots(report, font), _font_family(font))
+    html = render_html(report)
     return html, to_pdf(html)
 
 

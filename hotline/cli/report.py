@@ -57,7 +57,9 @@ def _as_of(value: str | None) -> datetime:
     try:
         at = datetime.fromisoformat(value)
     except ValueError:
-        raise fail(f"--as-of {value!r} is not a date and time (e.g. 2026-12-01T00:00+08:00)") from None
+        raise fail(
+            f"--as-of {value!r} is not a date and time (e.g. 2026-12-01T00:00+08:00)"
+        ) from None
     if at.tzinfo is None:
         raise fail(f"--as-of {value!r} has no time zone (e.g. 2026-12-01T00:00+08:00)")
     return at

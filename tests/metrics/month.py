@@ -100,8 +100,16 @@ async def seed(sessions) -> None:  # type: ignore[no-untyped-def]
         rows += [("CONNECT", naive + i * H, f"c{i}") for i in range(8)]
         rows += [("ENTERQUEUE", naive - 5 * D, f"o{i}") for i in range(3)]
         s.add_all(
-            QueueLog(time=at, callid=cid, queuename="hotline", agent="SIP/8001", event=ev,
-                     data1="5", data2="", data3="")  # fmt: skip
+            QueueLog(
+                time=at,
+                callid=cid,
+                queuename="hotline",
+                agent="SIP/8001",
+                event=ev,
+                data1="5",
+                data2="",
+                data3="",
+            )
             for ev, at, cid in rows
         )
         await s.commit()
