@@ -26,6 +26,7 @@ from typing import Any
 
 from jinja2 import Environment
 
+from config.traffic import HOTLINE_TZ
 from metrics.kpi import DepartmentKpi, MonthlyReport
 
 __all__ = [
@@ -265,7 +266,7 @@ def plots(report: MonthlyReport, font: Path | None = None) -> dict[str, str]:
         ax.set_xlim(0, 100)
         ax.set_xlabel("%")
         ax.set_title(f"办理质量 {report.month}")
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=3, fontsize=8)
         fig.tight_layout()
         out["rates"] = _svg(fig)
     return out
@@ -354,7 +355,7 @@ def to_html(report: MonthlyReport, svgs: dict[str, str], family: str = "") -> st
     rules = report.rules
     return env.from_string(_TEMPLATE).render(
         month=report.month,
-        as_of=report.as_of.isoformat(timespec="minutes"),
+        as_of=report.as_of.astimezone(HOTLINE_TZ).isoformat(timespec="minutes"),
         family=family,
         figures=FIGURES,
         plot_index=svgs.get("index", ""),

@@ -61,7 +61,9 @@ def test_due_times_are_the_ends_of_working_days() -> None:
     amount=st.integers(1, 15),
     extension=st.integers(0, 5),
 )
-def test_the_cached_due_time_is_the_deadlines_own(minutes: int, amount: int, extension: int) -> None:
+def test_the_cached_due_time_is_the_deadlines_own(
+    minutes: int, amount: int, extension: int
+) -> None:
     """The cache keys on the local day and midnight: any start gives deadline()'s answer."""
     start = datetime(2026, 9, 1, tzinfo=UTC) + timedelta(minutes=minutes)
     if minutes % 7 == 0:  # local midnight exactly, a case of its own
