@@ -12,19 +12,21 @@ from pathlib import Path
 from typing import Any
 
 from config.yamlfile import ConfigError, Problem, YamlDoc, read_yaml
-from tickets.deadlines import Limit, Unit
 
 __all__ = [
     "CITY_TARGETS",
     "FILE_NAME",
     "PENALISED",
     "RATES",
+    "UNITS",
     "ReportRules",
     "check_report_rules",
     "load_report_rules",
 ]
 
 FILE_NAME = "report.yaml"
+#: The units of a limit on the working clock (tickets.deadlines.Unit).
+UNITS = ("working_days", "working_hours")
 #: The rates the efficiency index weighs (metrics.kpi.DepartmentKpi's properties).
 RATES = ("timely_acceptance", "completion_on_time", "satisfaction", "callback")
 #: The per-thousand figures it takes points off for.
@@ -47,7 +49,9 @@ CITY_TARGETS = {
 
 @dataclass(frozen=True, slots=True)
 class ReportRules:
-    acceptance_limit: Limit = field(default_factory=lambda: Limit(1, Unit.WORKING_DAYS))
+    #: How long a department has to answer a dispatch: (amount, unit), the unit one of
+    #: :data:`UNITS` (``tickets.deadlines.Unit``'s values; config imports nothing above it).
+    acceptance_limit: tuple[int, str] = (1, "working_days")
     #: Rates as fractions (``timely_acceptance``...), per-thousand figures as ‰.
     targets: dict[str, float] = field(default_factory=lambda: dict(CITY_TARGETS))
     weights: dict[str, float] = field(
@@ -102,11 +106,11 @@ def _numbers(
     return out
 
 
-def _limit(doc: YamlDoc, problems: list[Problem]) -> Limit | None:
+def _limit(doc: YamlDoc, problems: list[Problem]) -> tuple[int, str] | None:
     raw = doc.data.get("acceptance_limit")
     amount = raw.get("amount") if isinstance(raw, dict) else None
     unit = raw.get("unit") if isinstance(raw, dict) else None
-    units = [u.value for u in Unit]
+    units = list(UNITS)
     if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1 or unit not in units:
         problems.append(
             Problem(
@@ -117,7 +121,7 @@ def _limit(doc: YamlDoc, problems: list[Problem]) -> Limit | None:
             )
         )
         return None
-    return Limit(amount, Unit(unit))
+    return amount, str(unit)
 
 
 def _parse(doc: YamlDoc) -> tuple[ReportRules | None, list[Problem]]:

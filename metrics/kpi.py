@@ -54,6 +54,7 @@ __all__ = [
     "DepartmentKpi",
     "Dispatch",
     "MonthlyReport",
+    "acceptance_limit",
     "due_at",
     "efficiency_index",
     "judge",
@@ -131,9 +132,15 @@ def due_at(
     return got
 
 
-def judge(d: Dispatch, acceptance_limit: Limit, as_of: datetime) -> Verdict:
+def acceptance_limit(rules: ReportRules) -> Limit:
+    """The rules' acceptance limit as a :class:`tickets.deadlines.Limit`."""
+    amount, unit = rules.acceptance_limit
+    return Limit(amount, Unit(unit))
+
+
+def judge(d: Dispatch, accept_within: Limit, as_of: datetime) -> Verdict:
     """The dispatch's acceptance and completion as of ``as_of`` (module's definitions)."""
-    accept_by = due_at(d.dispatched_at, acceptance_limit)
+    accept_by = due_at(d.dispatched_at, accept_within)
     if d.answered_at is not None:
         acceptance = "timely" if d.answered_at <= accept_by else "late"
     elif d.merged:
@@ -334,7 +341,7 @@ def monthly_report(
         row = rows.get(d.department)
         if row is None:
             row = rows[d.department] = DepartmentKpi(d.department)
-        row.add(d, judge(d, rules.acceptance_limit, as_of))
+        row.add(d, judge(d, acceptance_limit(rules), as_of))
     centre = DepartmentKpi("")
     for row in rows.values():
         row.index = efficiency_index(row, rules)

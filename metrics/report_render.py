@@ -195,8 +195,8 @@ def as_json(report: MonthlyReport) -> dict[str, Any]:
         "departments": [_row(report, k) for k in report.departments],
         "rules": {
             "acceptance_limit": {
-                "amount": rules.acceptance_limit.amount,
-                "unit": rules.acceptance_limit.unit.value,
+                "amount": rules.acceptance_limit[0],
+                "unit": rules.acceptance_limit[1],
             },
             "targets": rules.targets,
             "weights": rules.weights,
@@ -360,9 +360,7 @@ def to_html(report: MonthlyReport, svgs: dict[str, str], family: str = "") -> st
         figures=FIGURES,
         plot_index=svgs.get("index", ""),
         plot_rates=svgs.get("rates", ""),
-        limit=f"{rules.acceptance_limit.amount} {rules.acceptance_limit.unit.value}".replace(
-            "_", " "
-        ),
+        limit=f"{rules.acceptance_limit[0]} {rules.acceptance_limit[1]}".replace("_", " "),
         weights=", ".join(f"{k} {v:g}" for k, v in rules.weights.items()),
         penalties=", ".join(f"{k} {v:g}" for k, v in rules.penalties.items()),
         c={

@@ -56,7 +56,9 @@ async def test_supervisors_get_the_month_and_no_one_else(engine) -> None:
         assert r.headers["content-type"].startswith("text/csv")
         lines = r.text.splitlines()
         assert lines[0].startswith("rank,department,name,dispatched")
-        assert lines[1].startswith("1,urban,杭州市城市管理局,2,") and lines[-1].startswith(",centre,")
+        assert lines[1].startswith("1,urban,杭州市城市管理局,2,") and lines[-1].startswith(
+            ",centre,"
+        )
 
         for bad in ("2026-13", "1999-01"):
             r = await client.get(URL, params={"month": bad})
