@@ -117,7 +117,7 @@ def test_the_pdf_page_shows_plots_with_data_and_chinese_text(tmp_path: Path) -> 
     font = font_or_skip()
     report = _report()
     html, pdf = render_all(report)
-    assert html.count("<svg") == 2  # both plots inline: the page is one file
+    assert html.count('src="data:image/png;base64,') == 2  # both plots inline: one file
     pixels, page, text = _page(pdf, tmp_path / "page1.png")
 
     # it renders: a fair share of the page is not white
