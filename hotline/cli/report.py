@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from config.catalogue import load_catalogue
 from config.report import load_report_rules
 from config.yamlfile import ConfigError
-from hotline.cli.common import fail, load_settings
+from hotline.cli.common import aware_time, fail, load_settings
 from metrics.kpi import MonthlyReport, month_bounds
 from metrics.kpi_queries import report_of_month
 from metrics.report_render import FontMissing, write_files
@@ -51,20 +51,6 @@ def _writable(out: Path) -> None:
         raise fail(f"--out {out}: cannot write there ({e.strerror or e})") from None
 
 
-def _as_of(value: str | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        raise fail(
-            f"--as-of {value!r} is not a date and time (e.g. 2026-12-01T00:00+08:00)"
-        ) from None
-    if at.tzinfo is None:
-        raise fail(f"--as-of {value!r} has no time zone (e.g. 2026-12-01T00:00+08:00)")
-    return at
-
-
 def report(
     month: Annotated[str, typer.Option(help="The month, YYYY-MM (local, UTC+8).")],
     out: Annotated[Path, typer.Option(help="The folder the HTML, PDF and CSV go to.")],
@@ -77,7 +63,7 @@ def report(
         month_bounds(month)
     except ValueError as e:
         raise fail(f"--month: {str(e).removeprefix('month: ')}") from None
-    at = _as_of(as_of)
+    at = datetime.now(UTC) if as_of is None else aware_time("--as-of", as_of)
     settings = load_settings()
     _writable(out)
     try:
