@@ -206,24 +206,10 @@ async def watch_day(job: Any, clock: list[float], on: date) -> list[Change]:
 
 def _job(counts: MemoryCounts, clock: list[float]) -> Any:
     from config.settings import Settings
-    from hotline.early_warning_job import EarlyWarningJob, names_from
-    from tickets.bursts import Rule
+    from hotline.early_warning_job import early_warning_job
 
-    s = Settings(_env_file=None)
-    return EarlyWarningJob(
-        counts,
-        lambda: clock[0],
-        {},
-        rule=Rule(
-            min_count=s.early_warning_min_count,
-            min_ratio=s.early_warning_min_ratio,
-            alpha=s.early_warning_alpha,
-            clear_alpha=s.early_warning_clear_alpha,
-        ),
-        window_s=s.early_warning_window_s,
-        baseline_days=s.early_warning_baseline_days,
-        interval_s=s.early_warning_interval_s,
-        names=names_from(load_catalogue(CONFIG_DIR)),
+    return early_warning_job(
+        Settings(_env_file=None), counts, lambda: clock[0], load_catalogue(CONFIG_DIR)
     )
 
 

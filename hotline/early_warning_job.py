@@ -24,8 +24,6 @@ The metrics (``metrics/burst_series.py``) read :attr:`EarlyWarningJob.tracker`.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -33,15 +31,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.calendar import day_kind
 from config.catalogue import Catalogue
 from config.settings import Settings
 from config.traffic import HOTLINE_TZ
-from hotline.periodic import every
-from hotline.webhooks import WebhookPoster
-from tickets.burst_counts import Counts, store_counts
+from hotline.webhooks import PostingJob
+from tickets.burst_counts import Counts
 from tickets.bursts import Change, Dimension, Judgement, Key, Rule, Tracker, baseline_dates, judge
 
 __all__ = ["EarlyWarningJob", "early_warning_job", "names_from"]
@@ -62,13 +58,14 @@ def names_from(catalogue: Catalogue) -> dict[Key, str]:
 
 def early_warning_job(
     s: Settings,
-    sessions: Callable[[], async_sessionmaker[AsyncSession] | None],
+    counts: Callable[[], AbstractAsyncContextManager[Counts | None]],
     now: Callable[[], float],
     catalogue: Catalogue,
 ) -> EarlyWarningJob:
-    """The job as the ``HOTLINE_EARLY_WARNING_*`` settings say, over the store."""
+    """The job as the ``HOTLINE_EARLY_WARNING_*`` settings say (``counts``: the store's,
+    :func:`tickets.burst_counts.store_counts`)."""
     return EarlyWarningJob(
-        store_counts(sessions),
+        counts,
         now,
         {k: url.get_secret_value() for k, url in s.early_warning_webhooks.items()},
         rule=Rule(
@@ -85,7 +82,9 @@ def early_warning_job(
     )
 
 
-class EarlyWarningJob:
+class EarlyWarningJob(PostingJob):
+    what = "early-warning check"
+
     def __init__(
         self,
         counts: Callable[[], AbstractAsyncContextManager[Counts | None]],
@@ -103,42 +102,27 @@ class EarlyWarningJob:
         max_backoff_s: float = 300.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        # The poster's deliveries are keyed by (key, started_at, state).
+        super().__init__(
+            interval_s=interval_s,
+            timeout_s=timeout_s,
+            first_backoff_s=first_backoff_s,
+            max_backoff_s=max_backoff_s,
+            transport=transport,
+        )
         self._counts = counts
         self._now = now
         self.webhooks = dict(webhooks)
         self.tracker = Tracker(rule or Rule())
         self.window = timedelta(seconds=window_s)
         self.baseline_days = baseline_days
-        self.interval_s = interval_s
         self.names = dict(names or {})
         self._kind = kind
-        #: Deliveries by (key, started_at, state).
-        self.poster = WebhookPoster(
-            timeout_s=timeout_s,
-            first_backoff_s=first_backoff_s,
-            max_backoff_s=max_backoff_s,
-            transport=transport,
-        )
-        self._loop_task: asyncio.Task[None] | None = None
         #: The judgements of the last check (the keys with enough tickets, or in a burst).
         self.latest: list[Judgement] = []
 
-    def start(self) -> None:
-        self._loop_task = asyncio.get_running_loop().create_task(self._loop())
-
-    async def stop(self) -> None:
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
-        await self.poster.close()
-
-    async def drain(self) -> None:
-        """Wait for the alerts handed over so far (tests, shutdown)."""
-        await self.poster.drain()
-
-    async def _loop(self) -> None:
-        await every(self.interval_s, self.check_once, "early-warning check", log)
+    async def run_once(self) -> list[Change]:
+        return await self.check_once()
 
     async def check_once(self) -> list[Change]:
         """Count, judge, and hand the alerts of the bursts that started or ended over."""

@@ -52,6 +52,7 @@ from pbx.gateway import AmiGateway
 from pbx.simulator import CallerInfo, Simulator, SimulatorConfig
 from pbx.simulator.agi import run_ivr, typical_caller
 from routing.suggestions import Suggester
+from tickets.burst_counts import store_counts
 from tickets.db import make_engine, session_factory, upgrade
 from tickets.service import TicketDraft
 from tickets.spool import Spool
@@ -260,7 +261,9 @@ class Runtime:
         self.supervision.start()
         self.registry.register(TicketSeries(self.supervision))
         # Tickets are stamped by the database's clock (created_at): the wall clock's windows.
-        self.early_warning = early_warning_job(s, lambda: self.sessions, time.time, self.catalogue)
+        self.early_warning = early_warning_job(
+            s, store_counts(lambda: self.sessions), time.time, self.catalogue
+        )
         self.early_warning.start()
         self.registry.register(BurstSeries(self.early_warning))
         if s.callback_channel:

@@ -18,8 +18,6 @@ Webhook URLs may carry a token, so they come from the environment only.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -28,8 +26,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline.periodic import every
-from hotline.webhooks import WebhookPoster
+from hotline.webhooks import PostingJob
 from tickets.supervision import Flag, count_by_state, mark_escalated, scan
 
 __all__ = ["SupervisionJob"]
@@ -37,7 +34,9 @@ __all__ = ["SupervisionJob"]
 log = logging.getLogger(__name__)
 
 
-class SupervisionJob:
+class SupervisionJob(PostingJob):
+    what = "supervision scan"
+
     def __init__(
         self,
         sessions: Callable[[], async_sessionmaker[AsyncSession] | None],
@@ -50,18 +49,17 @@ class SupervisionJob:
         max_backoff_s: float = 300.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._sessions = sessions
-        self._now = now
-        self.webhooks = dict(webhooks)
-        self.interval_s = interval_s
-        #: Deliveries by (ticket id, level).
-        self.poster = WebhookPoster(
+        # The poster's deliveries are keyed by (ticket id, level).
+        super().__init__(
+            interval_s=interval_s,
             timeout_s=timeout_s,
             first_backoff_s=first_backoff_s,
             max_backoff_s=max_backoff_s,
             transport=transport,
         )
-        self._loop_task: asyncio.Task[None] | None = None
+        self._sessions = sessions
+        self._now = now
+        self.webhooks = dict(webhooks)
         self.latest: list[Flag] = []
         #: Tickets in each lifecycle state at the last scan (for the metrics).
         self.by_state: dict[str, int] = {}
@@ -77,16 +75,6 @@ class SupervisionJob:
     @property
     def failed_attempts(self) -> int:
         return self.poster.failed_attempts
-
-    def start(self) -> None:
-        self._loop_task = asyncio.get_running_loop().create_task(self._loop())
-
-    async def stop(self) -> None:
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
-        await self.poster.close()
 
     async def scan_once(self) -> list[Flag]:
         """Scan now; hand the new escalations over (without waiting for them)."""
@@ -108,12 +96,8 @@ class SupervisionJob:
                 )
         return flags
 
-    async def drain(self) -> None:
-        """Wait for the deliveries handed over so far (tests, shutdown)."""
-        await self.poster.drain()
-
-    async def _loop(self) -> None:
-        await every(self.interval_s, self.scan_once, "supervision scan", log)
+    async def run_once(self) -> list[Flag]:
+        return await self.scan_once()
 
     async def _escalated(self, flag: Flag) -> None:
         sessions = self._sessions()

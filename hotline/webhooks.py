@@ -21,7 +21,9 @@ from typing import Any
 
 import httpx
 
-__all__ = ["PARALLEL", "WebhookPoster"]
+from hotline.periodic import every
+
+__all__ = ["PARALLEL", "PostingJob", "WebhookPoster"]
 
 log = logging.getLogger(__name__)
 
@@ -123,3 +125,49 @@ class WebhookPoster:
             return True
         log.warning("%s answered %s", what, r.status_code)
         return False
+
+
+class PostingJob:
+    """A periodic job whose findings go out as webhooks (the supervision scans, the early
+    warning): its loop (:func:`hotline.periodic.every`, ``run_once`` every ``interval_s``)
+    and its :class:`WebhookPoster`, started and stopped together."""
+
+    #: Named in the log line of a failed round.
+    what = "periodic job"
+
+    def __init__(
+        self,
+        *,
+        interval_s: float,
+        timeout_s: float = 5.0,
+        first_backoff_s: float = 1.0,
+        max_backoff_s: float = 300.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.interval_s = interval_s
+        self.poster = WebhookPoster(
+            timeout_s=timeout_s,
+            first_backoff_s=first_backoff_s,
+            max_backoff_s=max_backoff_s,
+            transport=transport,
+        )
+        self._loop_task: asyncio.Task[None] | None = None
+
+    async def run_once(self) -> Any:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._loop_task = asyncio.get_running_loop().create_task(
+            every(self.interval_s, self.run_once, self.what, log)
+        )
+
+    async def stop(self) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        await self.poster.close()
+
+    async def drain(self) -> None:
+        """Wait for the deliveries handed over so far (tests, shutdown)."""
+        await self.poster.drain()
