@@ -9,7 +9,7 @@ from datetime import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CONFIG_DIR = Path(__file__).resolve().parent
@@ -172,6 +172,32 @@ class Settings(BaseSettings):
         description='JSON: department code -> URL escalations are POSTed to; "*" for the rest.',
     )
     escalation_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    # Early warning of ticket bursts (tickets/bursts.py, hotline/early_warning_job.py).
+    early_warning_interval_s: float = Field(
+        default=300.0, gt=0, description="How often the ticket counts are checked for bursts."
+    )
+    early_warning_window_s: float = Field(
+        default=3600.0, ge=60, le=86400, description="The window tickets are counted over."
+    )
+    early_warning_baseline_days: int = Field(
+        default=14, ge=1, le=60, description="Earlier days of the same kind the baseline spans."
+    )
+    early_warning_min_count: int = Field(
+        default=10, ge=1, description="Fewest tickets in the window that can be a burst."
+    )
+    early_warning_min_ratio: float = Field(
+        default=2.0, ge=1.0, description="A burst is at least this many times the usual count."
+    )
+    early_warning_alpha: float = Field(
+        default=1e-7, gt=0, lt=1, description="The test's p-value under which a burst starts."
+    )
+    early_warning_clear_alpha: float = Field(
+        default=1e-2, gt=0, lt=1, description="The p-value over which a burst ends."
+    )
+    early_warning_webhooks: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='JSON: "matter", "district" or "*" -> URL burst alerts are POSTed to.',
+    )
     # The routing help (routing/suggestions.py) learns from the dispatchers' choices.
     routing_relearn_s: float = Field(
         default=3600.0, gt=0, description="How often the dispatchers' choices are learnt again."
@@ -207,6 +233,23 @@ class Settings(BaseSettings):
             if not url.get_secret_value().startswith(("http://", "https://")):
                 raise ValueError(f"{department}: an http:// or https:// URL")
         return v
+
+    @field_validator("early_warning_webhooks")
+    @classmethod
+    def _check_early_warning_webhooks(cls, v: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for key in v:
+            if key not in ("matter", "district", "*"):
+                raise ValueError(f'{key}: a key is "matter", "district" or "*"')
+        return cls._check_webhooks(v)
+
+    @model_validator(mode="after")
+    def _check_early_warning_levels(self) -> Settings:
+        if self.early_warning_alpha > self.early_warning_clear_alpha:
+            raise ValueError(
+                "HOTLINE_EARLY_WARNING_ALPHA must not exceed HOTLINE_EARLY_WARNING_CLEAR_ALPHA "
+                "(a burst starts under the first and ends over the second)"
+            )
+        return self
 
     @field_validator("callback_channel")
     @classmethod

@@ -44,8 +44,9 @@ class QueueLogSink:
     """Takes queue_log rows (:meth:`write`, the PBX's hook) to a file and the table.
 
     ``sessions``: the database (None = file only); ``path``: the file (None = table only).
-    Counters: :attr:`written` (rows inserted), :attr:`lost` (rows the table will not have),
-    :attr:`file_errors`. Call :meth:`start` in the running loop, :meth:`close` at the end.
+    Counters: :attr:`written` (rows inserted), :attr:`lost` (rows whose insert failed: the
+    table will not have them, but for a batch whose COMMIT reached the database just before
+    the connection broke, which is in doubt and counted lost), :attr:`file_errors`. Call :meth:`start` in the running loop, :meth:`close` at the end.
     """
 
     def __init__(

@@ -35,6 +35,7 @@ from hotline.bus import Bus
 from hotline.callback_job import CallbackJob, callback_rules
 from hotline.controller import Controller
 from hotline.desk import Desk, DeskSettings
+from hotline.early_warning_job import EarlyWarningJob, early_warning_job
 from hotline.periodic import every
 from hotline.queue_log_sink import QueueLogSink
 from hotline.supervision_job import SupervisionJob
@@ -42,6 +43,7 @@ from ivr.metrics import register_ivr_metrics
 from ivr.server import DbIvrDeps, app_of, start_agi_server, stop_agi_server
 from knowledge.live import LiveIndex
 from knowledge.service import load_starter_articles
+from metrics.burst_series import BurstSeries
 from metrics.collector import make_registry
 from metrics.ticket_series import TicketSeries
 from pbx import events as ev
@@ -50,6 +52,7 @@ from pbx.gateway import AmiGateway
 from pbx.simulator import CallerInfo, Simulator, SimulatorConfig
 from pbx.simulator.agi import run_ivr, typical_caller
 from routing.suggestions import Suggester
+from tickets.burst_counts import store_counts
 from tickets.db import make_engine, session_factory, upgrade
 from tickets.service import TicketDraft
 from tickets.spool import Spool
@@ -181,6 +184,7 @@ class Runtime:
         self.backfill: Backfill | None = None
         self.supervision: SupervisionJob | None = None
         self.callbacks: CallbackJob | None = None
+        self.early_warning: EarlyWarningJob | None = None
         self._backfill_task: asyncio.Task[None] | None = None
         self._backfill_again = False
         #: Calls the live path drafted a ticket for in this process (the backfill leaves them
@@ -256,6 +260,12 @@ class Runtime:
         )
         self.supervision.start()
         self.registry.register(TicketSeries(self.supervision))
+        # Tickets are stamped by the database's clock (created_at): the wall clock's windows.
+        self.early_warning = early_warning_job(
+            s, store_counts(lambda: self.sessions), time.time, self.catalogue
+        )
+        self.early_warning.start()
+        self.registry.register(BurstSeries(self.early_warning))
         if s.callback_channel:
             self.callbacks = CallbackJob(
                 lambda: self.sessions,
@@ -612,6 +622,8 @@ class Runtime:
             await self.supervision.stop()
         if self.callbacks is not None:
             await self.callbacks.stop()
+        if self.early_warning is not None:
+            await self.early_warning.stop()
         await self.desk.stop()
         if self.writer is not None:
             await self.writer.stop()

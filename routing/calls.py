@@ -202,8 +202,11 @@ class CallBoard:
     #: A login was marked and no resync has reconciled since (see :meth:`mark_login`).
     _unsynced_login: bool = False
     #: (uniqueid, queue) of calls transferred out of a queue whose late ``AgentComplete``
-    #: has not come yet (see :class:`CallTransferred`).
-    _transferred: dict[tuple[str, str], None] = field(default_factory=dict)
+    #: has not come yet (see :class:`CallTransferred`): the member's interface and when the
+    #: call was answered there, to know that event when it comes without channel headers.
+    _transferred: dict[tuple[str, str], tuple[str | None, float | None]] = field(
+        default_factory=dict
+    )
 
     def queue_stats(self, queue: str) -> QueueStats:
         st = self.stats.get(queue)
@@ -272,7 +275,7 @@ class CallBoard:
         self._hung.pop(call.uniqueid, None)
         self._seen(call.queue, 2)
         transferred = self._transferred
-        transferred[(call.uniqueid, call.queue)] = None
+        transferred[(call.uniqueid, call.queue)] = (call.interface, call.answered_at)
         if len(transferred) > 10_000:  # callers that never hung up: keep memory bounded
             del transferred[next(iter(transferred))]
         talk = int(max(0.0, at - (call.answered_at or at)))
@@ -302,13 +305,18 @@ class CallBoard:
             del self._transferred[(e.uniqueid, e.queue)]
             return None
         call = self.talking.pop(e.uniqueid, None) if e.uniqueid else None
-        if call is None:
-            # Asterisk sometimes sends AgentComplete without the channel headers: the call
-            # is the one this member was talking on in this queue.
-            for uid, c in self.talking.items():
-                if c.queue == e.queue and c.interface == e.interface:
-                    call = self.talking.pop(uid)
-                    break
+        if call is None and not e.uniqueid:
+            # Asterisk sometimes sends AgentComplete without the channel headers (the caller's
+            # channel was gone when app_queue looked it up): the call is the one this member
+            # was talking on in this queue, or one transferred out of it (its AgentComplete
+            # comes at the caller's final hang-up, often headerless, and the member may be on
+            # a new call in the queue by then): the one answered when the event's TalkTime
+            # says it was.
+            uid, transferred = self._headerless_complete(e, talk)
+            if transferred:  # the same caller may be talking in the other queue now
+                del self._transferred[(uid, e.queue)]
+                return None
+            call = self.talking.pop(uid) if uid else None
         if call is None and self._limbo:
             call = self._limbo.pop(e.uniqueid, None)
             if call is not None:  # answered while we were away, ended after the snapshot
@@ -351,6 +359,30 @@ class CallBoard:
             self._hung.pop(call.uniqueid, None)
         self._seen(call.queue, 2)
         return CallEnded(call, e.at, e.talk_time, e.reason)
+
+    def _headerless_complete(self, e: ev.AgentCompleted, talk: int) -> tuple[str, bool]:
+        """The uniqueid of the call a headerless ``AgentComplete`` ends ("" for none) and
+        whether it was transferred out of the queue: among the calls talking at the member in
+        the queue and those transferred out of it from that member, the one whose answer time
+        is nearest the event's time less its TalkTime (whole seconds); a call talking now
+        wins a tie (and when TalkTime is missing)."""
+        best = ""
+        best_gap = float("inf")
+        started = e.at - talk
+        for uid, c in self.talking.items():
+            if c.queue == e.queue and c.interface == e.interface:
+                gap = abs((c.answered_at or e.at) - started) if e.talk_time is not None else 0
+                if gap < best_gap:
+                    best, best_gap = uid, gap
+        transferred = False
+        if e.talk_time is None:
+            return best, transferred
+        for (uid, queue), (interface, answered_at) in self._transferred.items():
+            if queue == e.queue and interface == e.interface and answered_at is not None:
+                gap = abs(answered_at - started)
+                if gap < best_gap - 1.0:  # clearly nearer than the call talking now
+                    best, best_gap, transferred = uid, gap, True
+        return best, transferred
 
     def _abandon(self, e: ev.CallerAbandoned) -> CallAbandoned | None:
         call = self.waiting.get(e.queue, {}).pop(e.uniqueid, None)

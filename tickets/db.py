@@ -22,7 +22,11 @@ from typing import Any
 import aiosqlite
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import MetaData, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.script.revision import ResolutionError
+from alembic.util import CommandError
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import (
@@ -187,9 +191,42 @@ def alembic_config(url: str | URL | None = None, *, metadata: MetaData | None = 
     return cfg
 
 
+#: The PostgreSQL advisory lock every migration runs under (``pg_advisory_xact_lock``, held
+#: to the end of the migration's transaction): the controllers of several centres started
+#: together on one database migrate one after the other; the later ones find it at head.
+MIGRATION_LOCK_KEY = 12345_0001
+
+
+class SchemaNewerThanCode(RuntimeError):
+    """The database was migrated by a newer version of the code than this one."""
+
+
+def refuse_newer_schema(cfg: Config, connection: Connection) -> None:
+    """Raise :class:`SchemaNewerThanCode` when the database's revision is one this code's
+    migrations do not know: a newer controller migrated it, and this one would misread it."""
+    scripts = ScriptDirectory.from_config(cfg)
+    for current in MigrationContext.configure(connection).get_current_heads():
+        try:
+            known = scripts.get_revision(current) is not None
+        except (ResolutionError, CommandError):  # the script directory wraps the first
+            known = False
+        if not known:
+            raise SchemaNewerThanCode(
+                f"the database's schema is at revision {current}, which this version of "
+                f"hotline does not know (its newest is {scripts.get_current_head()}): a newer "
+                "version migrated it. Run that version here (README: upgrading the centres)."
+            )
+
+
 async def upgrade(url: str | URL, revision: str = "head") -> None:
-    """Migrate the database at ``url`` to ``revision`` (from inside an event loop)."""
-    await _run_on_connection(url, lambda cfg: command.upgrade(cfg, revision))
+    """Migrate the database at ``url`` to ``revision`` (from inside an event loop); refuses a
+    schema newer than this code (:class:`SchemaNewerThanCode`)."""
+
+    def run(cfg: Config) -> None:
+        refuse_newer_schema(cfg, cfg.attributes["connection"])
+        command.upgrade(cfg, revision)
+
+    await _run_on_connection(url, run)
 
 
 async def downgrade(url: str | URL, revision: str = "base") -> None:
@@ -210,6 +247,10 @@ async def _run_on_connection(url: str | URL, run: Any) -> None:
         async with engine.begin() as conn:
 
             def _in_sync(connection: Connection) -> None:
+                if connection.dialect.name == "postgresql":  # one migrating at a time
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                    )
                 cfg = alembic_config(url)
                 cfg.attributes["connection"] = connection
                 run(cfg)

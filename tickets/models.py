@@ -111,7 +111,10 @@ class Ticket(Base):
     kind: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(32), index=True)
     resolved_on_call: Mapped[bool]
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    # Indexed: the early warning counts the tickets of windows of time (tickets/burst_counts).
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), server_default=func.now(), index=True
+    )
     # The caller's answer to the survey after the call (Satisfaction), None until answered.
     satisfaction: Mapped[int | None] = mapped_column(SmallInteger)
     # -- what the citizen asked and was told (the operator's submission, or another channel)

@@ -98,8 +98,10 @@ async def test_spy_transfer_and_hang_up_on_asterisk(pbx, runtime, driver) -> Non
             assert uid not in runtime.controller.calls.talking
             assert queue_show(pbx, "hotline")["C"] == 1
             assert queue_show(pbx, "xiaoshan")["C"] == 1
-            # Not asserted: unknown_calls == 0. One CI run of the whole tier counted one unknown
-            # call here (passed alone, after test_backfill_kill, and under load, 6 times); the
-            # controller now logs the event it could not place, for the next occurrence.
+            # hotline's AgentComplete of the transferred call comes at the caller's hang-up,
+            # as xiaoshan's does, and either may come without channel headers: placed, not
+            # an unknown call (it once was, in a CI run).
+            await asyncio.sleep(1.0)
+            assert runtime.controller.calls.unknown_calls == 0
     finally:
         listener.cancel()

@@ -14,8 +14,10 @@ import pytest
 
 from config.settings import Settings
 from hotline.runtime import Runtime
+from metrics.burst_series import BurstSeries
 from metrics.ticket_series import TicketSeries
 from tests.hotline.test_app import promtool
+from tickets.bursts import Rule, Tracker
 
 RULES = Path(__file__).resolve().parents[2] / "metrics" / "prometheus"
 
@@ -44,6 +46,13 @@ def test_every_series_the_rules_read_is_exported() -> None:
     runtime = Runtime(Settings(_env_file=None))
     runtime.registry.register(
         TicketSeries(SimpleNamespace(by_state={}, latest=[], sent=0, failed_attempts=0))
+    )
+    runtime.registry.register(
+        BurstSeries(
+            SimpleNamespace(
+                tracker=Tracker(Rule()), poster=SimpleNamespace(sent=0, failed_attempts=0)
+            )
+        )
     )
     exported = set()
     for family in runtime.registry.collect():

@@ -201,3 +201,27 @@ def test_the_longest_wait_is_the_oldest_waiting_callers() -> None:
     board.apply(connect("a", at=95.0))  # answered: no longer waiting
     assert board.longest_wait_s(Q, 100.0) == 60.0
     assert board.longest_wait_s("other", 100.0) == 0.0
+
+
+def test_a_headerless_late_complete_of_a_transferred_call_is_no_unknown_call() -> None:
+    """As a real Asterisk 20 sent it: the caller, transferred from 8001 in hotline to 8002 in
+    xiaoshan, hangs up; both queues' AgentComplete come then, and the caller's channel may be
+    gone when app_queue builds either, so both can be headerless (TalkTime counts from each
+    queue's answer). Meanwhile 8001 took a new call in hotline: it keeps talking."""
+    b = CallBoard()
+    b.apply(join("1"))
+    b.apply(connect("1", at=2.0))
+    b.apply(join("1", at=32.5, queue="xiaoshan"))
+    b.apply(ev.AgentConnected(40.0, "xiaoshan", "1", "1", "Local/8002@agents/n", "8002", 1, 1))
+    b.apply(join("2", at=50.0))
+    b.apply(connect("2", at=55.0))  # 8001 on a new hotline call
+    late = ev.AgentCompleted(90.0, Q, "", "Local/8001@agents/n", "8001", 1, 88, "caller")
+    assert b.apply(late) is None and b.unknown_calls == 0
+    assert "2" in b.talking, "the new call at 8001 is not the one that ended"
+    last = ev.AgentCompleted(90.0, "xiaoshan", "", "Local/8002@agents/n", "8002", 8, 50, "caller")
+    end = b.apply(last)
+    assert isinstance(end, CallEnded) and end.call.uniqueid == "1"
+    own = ev.AgentCompleted(100.0, Q, "", "Local/8001@agents/n", "8001", 5, 45, "agent")
+    end = b.apply(own)  # the new call's own headerless end
+    assert isinstance(end, CallEnded) and end.call.uniqueid == "2"
+    assert not b.talking and b.unknown_calls == 0 and not b._transferred
