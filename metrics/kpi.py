@@ -41,7 +41,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 from config.report import PENALISED, RATES, ReportRules
@@ -108,8 +108,13 @@ class Verdict:
 
 
 @lru_cache(maxsize=65536)
-def _due_days(day: datetime, amount: int, unit: Unit) -> datetime:
-    got = deadline(day, Limit(amount, unit), day).due_at
+def _due_days(day: int, midnight: bool, amount: int) -> datetime:
+    """The due time of ``amount`` working days from the local day ``day`` (an ordinal), at
+    its very start (``midnight``) or later in it (any time gives the same answer)."""
+    start = datetime.combine(date.fromordinal(day), time(0), HOTLINE_TZ)
+    if not midnight:
+        start += timedelta(seconds=1)
+    got = deadline(start, Limit(amount, Unit.WORKING_DAYS), start).due_at
     assert got is not None  # no open stop
     return got
 
@@ -123,9 +128,8 @@ def due_at(
     amount = limit.amount + extension
     if limit.unit is Unit.WORKING_DAYS and not stops:
         local = start.astimezone(HOTLINE_TZ)
-        midnight = datetime.combine(local.date(), time(0), HOTLINE_TZ)
-        key = midnight if local == midnight else midnight + timedelta(seconds=1)
-        return _due_days(key, amount, limit.unit)
+        midnight = not (local.hour or local.minute or local.second or local.microsecond)
+        return _due_days(local.toordinal(), midnight, amount)
     got = deadline(start, Limit(amount, limit.unit), start, stops=stops).due_at
     if got is None:  # stopped for good: never due while it waits
         return datetime.max.replace(tzinfo=HOTLINE_TZ)

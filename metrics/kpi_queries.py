@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Integer, String, and_, case, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,12 +42,20 @@ def _per_dispatch(start: datetime, end: datetime):  # type: ignore[no-untyped-de
     dispatched_in = select(_S.c.ticket_id).where(
         _S.c.step == lc.Step.DISPATCH.value, _S.c.at >= start, _S.c.at < end
     )
+
+    def data_of(which: lc.Step, key: str, as_int: bool = False):  # type: ignore[no-untyped-def]
+        """The step's data[key] on its own rows (read before the sort: narrow rows)."""
+        value = _S.c.data[key].as_integer() if as_int else _S.c.data[key].as_string()
+        return case((_S.c.step == which.value, value), else_=None)
+
     steps = (
         select(
             _S.c.ticket_id,
             _S.c.at,
             _S.c.step,
-            _S.c.data,
+            data_of(lc.Step.DISPATCH, "department").label("department"),
+            data_of(lc.Step.CALL_BACK, "rating").label("rating"),
+            data_of(lc.Step.GRANT_EXTENSION, "days", True).label("days"),
             func.sum(case((_S.c.step == lc.Step.DISPATCH.value, 1), else_=0))
             .over(partition_by=_S.c.ticket_id, order_by=_S.c.id)
             .label("grp"),
@@ -59,29 +68,20 @@ def _per_dispatch(start: datetime, end: datetime):  # type: ignore[no-untyped-de
         cond = steps.c.step.in_([s.value for s in which])
         return type_coerce(func.min(case((cond, steps.c.at), else_=None)), UTCDateTime())
 
-    def data_of(which: lc.Step, key: str, as_int: bool = False):  # type: ignore[no-untyped-def]
-        value = steps.c.data[key].as_integer() if as_int else steps.c.data[key].as_string()
-        return case((steps.c.step == which.value, value), else_=None)
-
     dispatched_at = first(lc.Step.DISPATCH)
     groups = (
         select(
             steps.c.ticket_id,
             steps.c.grp,
             dispatched_at.label("dispatched_at"),
-            type_coerce(func.max(data_of(lc.Step.DISPATCH, "department")), String()).label(
-                "department"
-            ),
+            type_coerce(func.max(steps.c.department), String()).label("department"),
             first(lc.Step.ACCEPT, lc.Step.RETURN).label("answered_at"),
             first(lc.Step.RETURN).label("returned_at"),
             first(lc.Step.MERGE).label("merged_at"),
             first(lc.Step.REPLY).label("replied_at"),
             first(lc.Step.CALL_BACK).label("called_back_at"),
-            type_coerce(func.max(data_of(lc.Step.CALL_BACK, "rating")), String()).label("rating"),
-            type_coerce(
-                func.coalesce(func.sum(data_of(lc.Step.GRANT_EXTENSION, "days", True)), 0),
-                Integer(),
-            ).label("extension"),
+            type_coerce(func.max(steps.c.rating), String()).label("rating"),
+            type_coerce(func.coalesce(func.sum(steps.c.days), 0), Integer()).label("extension"),
             func.sum(case((steps.c.step == lc.Step.ASK_EXTENSION.value, 1), else_=0)).label("asks"),
         )
         .where(steps.c.grp > 0)
@@ -97,12 +97,12 @@ def _per_dispatch(start: datetime, end: datetime):  # type: ignore[no-untyped-de
 
 async def _stops(session: AsyncSession, wanted: set[tuple[int, int]]):  # type: ignore[no-untyped-def]
     """The clock's stops of each (ticket, dispatch number) in ``wanted``."""
-    rows = await session.scalars(
-        select(TicketStep)
-        .where(TicketStep.ticket_id.in_({t for t, _ in wanted}))
-        .order_by(TicketStep.ticket_id, TicketStep.id)
+    rows = await session.execute(
+        select(_S.c.ticket_id, _S.c.step, _S.c.at, _S.c.from_state)
+        .where(_S.c.ticket_id.in_({t for t, _ in wanted}))
+        .order_by(_S.c.ticket_id, _S.c.id)
     )
-    by_group: dict[tuple[int, int], list[TicketStep]] = defaultdict(list)
+    by_group: dict[tuple[int, int], list[Any]] = defaultdict(list)
     grp: dict[int, int] = defaultdict(int)
     for s in rows:
         if s.step == lc.Step.DISPATCH.value:
@@ -110,35 +110,40 @@ async def _stops(session: AsyncSession, wanted: set[tuple[int, int]]):  # type: 
         key = (s.ticket_id, grp[s.ticket_id])
         if key in wanted:
             by_group[key].append(s)
+    # the rows have the step's step, at and from_state: all stops_of reads
     return {key: tuple(stops_of(steps)) for key, steps in by_group.items()}
 
 
 async def dispatches(session: AsyncSession, start: datetime, end: datetime) -> list[Dispatch]:
     """The dispatches made in ``[start, end)`` and what followed each."""
     rows = (await session.execute(_per_dispatch(start, end))).all()
-    asked = {(r.ticket_id, int(r.grp)) for r in rows if r.asks}
+    asked = {(r[0], int(r[1])) for r in rows if r[11]}  # ticket_id, grp when asks
     stops = await _stops(session, asked) if asked else {}
+    limits: dict[tuple[int | None, str | None], Limit] = {}
     out = []
-    for r in rows:
-        limit = (
-            Limit(r.limit_amount, Unit(r.limit_unit or Unit.WORKING_DAYS.value))
-            if r.limit_amount
-            else DEFAULT_LIMIT
-        )
+    for (
+        ticket_id, grp, dispatched_at, department, answered_at, returned_at, merged_at,
+        replied_at, called_back_at, rating, extension, _, amount, unit,
+    ) in rows:  # fmt: skip
+        limit = limits.get((amount, unit))
+        if limit is None:
+            limit = limits[(amount, unit)] = (
+                Limit(amount, Unit(unit or Unit.WORKING_DAYS.value)) if amount else DEFAULT_LIMIT
+            )
         out.append(
             Dispatch(
-                ticket_id=r.ticket_id,
-                department=r.department or "",
-                dispatched_at=r.dispatched_at,
-                limit=limit,
-                answered_at=r.answered_at,
-                returned=r.returned_at is not None and r.returned_at == r.answered_at,
-                merged=r.merged_at is not None,
-                replied_at=r.replied_at,
-                extension=int(r.extension or 0),
-                stops=stops.get((r.ticket_id, int(r.grp)), ()),
-                called_back_at=r.called_back_at,
-                rating=r.rating,
+                ticket_id,
+                department or "",
+                dispatched_at,
+                limit,
+                answered_at,
+                returned_at is not None and returned_at == answered_at,
+                merged_at is not None,
+                replied_at,
+                int(extension or 0),
+                stops.get((ticket_id, int(grp)), ()),
+                called_back_at,
+                rating,
             )
         )
     return out
