@@ -316,7 +316,17 @@ def cli() -> None:
         return
     result = asyncio.run(main(args))
     # The IVR's FastAGI figures and the simulator's calls per second (their own event loops).
-    from bench import agi, backfill, desk, early_warning, knowledge, routing_help, sim, ticket_flow
+    from bench import (
+        agi,
+        backfill,
+        desk,
+        early_warning,
+        knowledge,
+        report,
+        routing_help,
+        sim,
+        ticket_flow,
+    )
 
     agi.run(result)
     sim.run(result)
@@ -325,6 +335,7 @@ def cli() -> None:
     routing_help.run(result)
     ticket_flow.run(result)
     early_warning.run(result)  # false alarms a normal day, delay to raise a seeded burst
+    report.run(result)  # the monthly KPI report of 400,000 calls on PostgreSQL
     desk.run(result)  # operators on WebSockets: screen pop, submit, memory, where it bends
     write(result)
 

@@ -13,6 +13,7 @@ import functools
 import re
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, Literal
 
@@ -49,6 +50,7 @@ from ivr.api import make_router as announcements_router
 from ivr.menus import load_menus
 from knowledge.api import make_router as knowledge_router
 from metrics.api import make_router as history_router
+from metrics.report_api import make_router as report_router
 from routing.calls import rounded
 from routing.suggestions import Suggester
 from routing.suggestions_api import make_router as suggestions_router
@@ -199,11 +201,19 @@ def create_app(runtime: Runtime, *, people_clock: Callable[[], float] = time.tim
     offset = load_menus(runtime.settings.config_dir).hours.utc_offset_hours
     supervisor = [Depends(auth.require(Role.SUPERVISOR))]
     app.include_router(history_router(runtime, offset), dependencies=supervisor)
+    catalogue = _catalogue_of(runtime)
+    app.include_router(
+        report_router(
+            runtime,
+            lambda: {c: d.name for c, d in catalogue().departments.items()},
+            lambda: datetime.fromtimestamp(runtime.now(), UTC),
+        ),
+        dependencies=supervisor,
+    )
     desk = getattr(runtime, "desk", None) or _desk_of_its_own(runtime)
     me, supervising = auth.require(Role.OPERATOR), auth.require(Role.SUPERVISOR)
     app.include_router(drafts_router(desk, me=me, supervisor=supervising))
     app.include_router(desk_stream_router(auth, desk.streams, desk))
-    catalogue = _catalogue_of(runtime)
     app.include_router(
         workflow_router(
             desk,

@@ -2,7 +2,8 @@
 
 ``serve`` (:mod:`hotline.cli.serve`), ``simulate`` (:mod:`hotline.cli.simulate`),
 ``staffing`` (:mod:`hotline.cli.staffing`), ``replay`` (:mod:`hotline.cli.replay`),
-``backfill`` (:mod:`hotline.cli.backfill`), ``users`` (:mod:`hotline.cli.users`),
+``backfill`` (:mod:`hotline.cli.backfill`), ``report`` (:mod:`hotline.cli.report`),
+``users`` (:mod:`hotline.cli.users`),
 ``route suggest`` (:mod:`hotline.cli.route`) and ``config check``
 (:mod:`hotline.cli.config_check`). Each command module imports what it needs
 from below (``hotline.cli.common``, the use cases ``hotline.simulation`` and
@@ -18,6 +19,7 @@ from hotline.cli.backfill import backfill
 from hotline.cli.config_check import app as config_app
 from hotline.cli.phones import phones
 from hotline.cli.replay import replay
+from hotline.cli.report import report
 from hotline.cli.route import app as route_app
 from hotline.cli.serve import serve
 from hotline.cli.simulate import simulate
@@ -37,6 +39,7 @@ app.command()(staffing)
 app.command()(replay)
 app.command()(phones)
 app.command()(backfill)
+app.command()(report)
 app.add_typer(config_app, name="config")
 app.add_typer(users_app, name="users")
 app.add_typer(route_app, name="route")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -20,24 +20,14 @@ import typer
 from sqlalchemy.exc import DBAPIError
 
 from hotline.backfill import BackfillReport, backfill_file
-from hotline.cli.common import fail, load_settings, setup_logging
+from hotline.cli.common import aware_time, fail, load_settings, setup_logging
 from tickets.db import make_engine, session_factory, upgrade
 
 __all__ = ["backfill"]
 
 
 def _since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        raise fail(
-            f"--since {value!r} is not a date and time (e.g. 2026-11-30T08:00+08:00)"
-        ) from None
-    if at.tzinfo is None:
-        raise fail(f"--since {value!r} has no time zone (e.g. 2026-11-30T08:00+08:00)")
-    return at.astimezone(UTC)
+    return None if value is None else aware_time("--since", value)
 
 
 async def _run(url: str, path: Path, since: datetime | None) -> BackfillReport:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime
 
 import typer
 from pydantic import ValidationError
@@ -12,7 +13,7 @@ from rich.console import Console
 
 from config.settings import Settings
 
-__all__ = ["err", "fail", "load_settings", "setup_logging"]
+__all__ = ["aware_time", "err", "fail", "load_settings", "setup_logging"]
 
 err = Console(stderr=True, soft_wrap=True)
 
@@ -47,3 +48,16 @@ def fail(message: str) -> typer.Exit:
     for line in message.splitlines() or [""]:
         err.print(f"[red]error:[/] {line}")
     return typer.Exit(2)
+
+
+def aware_time(option: str, value: str) -> datetime:
+    """``value`` of ``option`` as an aware UTC datetime (ISO 8601 with its zone); a value that
+    is not one, or has no zone, ends the command with an ``error:`` naming the option."""
+    example = "(e.g. 2026-11-30T08:00+08:00)"
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{option} {value!r} is not a date and time {example}") from None
+    if at.tzinfo is None:
+        raise fail(f"{option} {value!r} has no time zone {example}")
+    return at.astimezone(UTC)

@@ -16,6 +16,7 @@ from config.catalogue import check_catalogue, load_catalogue
 from config.knowledge import FILE_NAME as KNOWLEDGE_FILE
 from config.knowledge import check_starter, load_starter
 from config.pause_codes import check_pause_codes, load_pause_codes
+from config.report import check_report_rules
 from config.skills import check_skills, load_skills
 from hotline.cli.common import load_settings
 from ivr.menus import check_config, load_menus
@@ -36,15 +37,15 @@ def check(
     """Find unreachable menu nodes, loops with no way out, keys used twice in one node,
     queues and sounds that do not exist, knowledge articles that break the rules, skills naming
     unknown queues, pause codes without a label or limit, matters of an unknown department,
-    codes written twice, a missing time limit or an unknown legal route; say file, line and
-    fix."""
+    codes written twice, a missing time limit or an unknown legal route, the report's rules
+    (report.yaml); say file, line and fix."""
     if config_dir is None:
         config_dir = load_settings().config_dir
     problems = check_config(config_dir) + check_starter(config_dir)
     ivr_ok = not any(p.severity == "error" for p in problems)
     known_queues = set(load_menus(config_dir).queues) if ivr_ok else None
     problems += check_skills(config_dir, known_queues) + check_pause_codes(config_dir)
-    problems += check_catalogue(config_dir)
+    problems += check_catalogue(config_dir) + check_report_rules(config_dir)
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
         colour = "red" if p.severity == "error" else "yellow"

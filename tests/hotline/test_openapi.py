@@ -34,6 +34,7 @@ from config.settings import CONFIG_DIR, Settings
 from hotline.app import PROBLEM, create_app
 from hotline.runtime import Runtime
 from ivr.api import AnnouncementIn
+from metrics.kpi import month_bounds
 from tests.agents.signin import make_user, tokens
 from tickets import lifecycle as lc
 from tickets.db import make_engine, session_factory, upgrade_sync
@@ -258,7 +259,18 @@ SEMANTIC_422 = {
     ),
     # "the supervisor's own phone (users.seat)"
     ("POST", "/api/v1/seats/{interface}/spy"): _no_phone,
+    # "YYYY-MM from 2000-01, month 01 to 12"
+    ("GET", "/api/v1/reports/monthly"): lambda c: _not_a_month((c.query or {}).get("month")),
 }
+
+
+def _not_a_month(value: Any) -> bool:
+    """Matches YYYY-MM yet is no month of the report (a 13th month, a year before 2000)."""
+    try:
+        month_bounds(str(value))
+    except ValueError:
+        return True
+    return False
 
 
 def _not_after(query: dict[str, Any]) -> bool:
