@@ -204,19 +204,37 @@ class SeatBoard:
         paused: dict[str, int] = {}
         state_s = dict(self.state_s)
         after = dict(self.after_call_s)
-        after_call = self._after_call
+        codes = self.after_call_codes
+        # One pass over every seat at each scrape: :meth:`Seat.state` and :meth:`_credit`
+        # written out here (a scrape of 1,000 seats stays well under a millisecond).
         for seat in self.seats.values():
-            state = seat.state(now)
+            if seat.call is not None:
+                state = "on_call"
+            elif seat.ringing_for is not None:
+                state = "ringing"
+            elif seat.queues and seat.paused_in >= seat.queues:
+                state = "paused"
+                reason = seat.paused_reason
+                paused[reason] = paused.get(reason, 0) + 1
+            elif seat.device_status in (_DEVICE_INVALID, _DEVICE_UNAVAILABLE):
+                state = "unavailable"
+            elif now < seat.wrapup_until:
+                state = "wrapup"
+            else:
+                state = "ready"
             states[state] += 1
-            if state == "paused":
-                paused[seat.paused_reason] = paused.get(seat.paused_reason, 0) + 1
-            if not seat.acct_state:
+            was = seat.acct_state
+            since = seat.acct_since
+            if not was or now <= since:
                 continue
-            secs, was, ready, queue = self._credit(seat, now)
+            secs = now - since
+            if was == "wrapup" and seat.acct_wrapup_until < now:
+                split = max(since, seat.acct_wrapup_until)
+                state_s["ready"] += now - split
+                secs = split - since
             state_s[was] += secs
-            if ready:
-                state_s["ready"] += ready
-            if queue and after_call(was, seat.acct_reason):
+            queue = seat.after_call_queue
+            if queue and (was == "wrapup" or (was == "paused" and seat.acct_reason in codes)):
                 after[queue] = after.get(queue, 0.0) + secs
         return Census(states, paused, state_s, after)
 
