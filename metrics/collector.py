@@ -11,7 +11,8 @@ Per queue: offered, answered, abandoned by reason (``caller``, ``timeout``, ``un
 short abandons, completed, answered and abandoned within the service level, the waits of
 answered calls, handle seconds (talk + after-call work); waiting now (also by priority), the
 longest wait now; the answer ratio, service level and SL2, average speed of answer and
-average handle time (each absent while it divides by nothing). Seats: by state, paused by
+average handle time (each absent while it divides by nothing, as is the instant-resolution
+ratio before an answered call ended). Seats: by state, paused by
 reason, seconds in each state. The service-level and short-abandon thresholds. The
 instant-resolution ratio and the ticket drafts.
 
@@ -45,6 +46,7 @@ class LiveView(Protocol):
     calls: CallBoard
     seats: SeatBoard
     resolved_on_call: int
+    calls_ended: int
 
     @property
     def instant_resolution_ratio(self) -> float: ...
@@ -213,11 +215,13 @@ class LiveCollector(Collector):
         for reason, n in by_reason.items():
             paused.add_metric([reason], n)
         yield paused
-        yield GaugeMetricFamily(
+        resolution = GaugeMetricFamily(
             "hotline_instant_resolution_ratio",
             "Tickets resolved during the call / answered calls that have ended.",
-            value=self._view.instant_resolution_ratio,
         )
+        if self._view.calls_ended:  # not defined before an answered call ended: absent
+            resolution.add_metric([], self._view.instant_resolution_ratio)
+        yield resolution
         yield CounterMetricFamily(
             "hotline_tickets_drafted",
             "Answered calls that ended and became a ticket draft.",

@@ -125,6 +125,10 @@ def test_ratios_over_no_calls_are_absent() -> None:
     ):
         assert value(r, name, queue=Q) is None, name
     assert value(r, "hotline_calls_completed_total", queue=Q) == 0
+    assert value(r, "hotline_instant_resolution_ratio") is None  # no answered call ended
+    c.handle(connect("1", 3.0, 3))
+    c.handle(complete("1", 9.0, 6))
+    assert value(r, "hotline_instant_resolution_ratio") in (0.0, 1.0)
 
 
 def test_handle_time_is_talk_plus_after_call_work() -> None:
