@@ -221,9 +221,10 @@ class ChannelHungUp:
 @dataclass(frozen=True, slots=True)
 class HangupRequested:
     """``HangupRequest`` or ``SoftHangupRequest``: a channel was asked to hang up (its
-    caller hung up, or a hang-up was asked over AMI or by Asterisk). For a caller waiting in a
-    queue it comes before the ``QueueCallerAbandon``; when Queue() lets a caller go (its
-    timeout) none comes before: that is how the two abandons are told apart."""
+    caller hung up, or Asterisk is ending it). For a caller waiting in a queue who hangs up it
+    comes before the ``QueueCallerAbandon``; when Queue() lets a caller go (its timeout) none
+    comes before: that is how the two abandons are told apart (the AMI ``Hangup`` action
+    sends none either: it reads as a timeout)."""
 
     at: float
     uniqueid: str

@@ -17,10 +17,12 @@ The supervisors' figures (README, "Definitions"), each on these counters (:class
 
 * **abandon reason**: ``caller`` when the caller's channel was asked to hang up before its
   ``QueueCallerAbandon`` (a ``HangupRequest``/``SoftHangupRequest`` of that channel: the
-  caller hung up, or a hang-up was asked over AMI), ``timeout`` when Queue() let the caller
-  go with the line still up (its maximum wait ran out, or the queue emptied: the queue_log's
-  ``EXITWITHTIMEOUT``/``EXITEMPTY``), ``unknown`` when the controller did not see the call
-  leave (decided at a resync, or after the hang-up grace). ``abandoned`` is their sum.
+  caller hung up), ``timeout`` when Queue() let the caller go with the line still up (its
+  maximum wait ran out, or the queue emptied: the queue_log's ``EXITWITHTIMEOUT``/
+  ``EXITEMPTY``), ``unknown`` when the controller did not see the call leave (decided at a
+  resync, or after the hang-up grace). ``abandoned`` is their sum. One known misreading: an
+  AMI ``Hangup`` action on a waiting caller's channel sends no request event first
+  (Asterisk's ``ast_softhangup_nolock``), so it counts as a timeout.
 * **short abandon**: an abandoned call (any reason) whose wait was under ``short_abandon_s``.
   It stays inside *abandoned* and *offered*: the city's answer rate is answered / offered,
   with no call left out.

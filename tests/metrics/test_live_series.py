@@ -14,6 +14,8 @@ from hotline.controller import Controller
 from metrics.collector import make_registry
 from pbx import events as ev
 from pbx.simulator.config import load_queues_conf
+from routing.calls import ABANDON_REASONS
+from tests.traces import open_recording, trace_frames
 
 Q = "hotline"
 A, B, C = "Local/8001@agents/n", "Local/8002@agents/n", "Local/8003@agents/n"
@@ -254,3 +256,57 @@ def test_the_service_level_default_is_the_shipped_queues() -> None:
     queues, _ = load_queues_conf(conf)
     levels = {q.servicelevel for q in queues}
     assert levels == {Settings(_env_file=None).service_level_s}  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("name", ["actions", "joinempty", "qtimeout", "unavailable"])
+def test_abandon_reasons_of_a_real_asterisk(name: str) -> None:
+    """Replayed recordings of Asterisk 20: the reasons agree with its own queue_log, which
+    writes ``ABANDON`` when the caller hung up and ``EXITWITHTIMEOUT``/``EXITEMPTY`` when
+    Queue() let the caller go (for callers that joined: ``ENTERQUEUE``). Except one known
+    case: an AMI ``Hangup`` action of a waiting caller (in ``actions``) sends no hang-up
+    request event (``ast_softhangup_nolock`` publishes none), so it reads as a timeout."""
+    rows = [line.split("|") for line in open_recording(f"{name}.queue_log").read().splitlines()]
+    joined = {r[1] for r in rows if len(r) > 4 and r[4] == "ENTERQUEUE"}
+    wanted = {"caller": 0, "timeout": 0}
+    for r in rows:
+        if len(r) > 4 and r[1] in joined:
+            if r[4] == "ABANDON":
+                wanted["caller"] += 1
+            elif r[4] in ("EXITWITHTIMEOUT", "EXITEMPTY"):
+                wanted["timeout"] += 1
+    c, _, _ = setup()
+    for frame in trace_frames(name):
+        e = ev.translate(frame, 0.0)
+        if e is not None:
+            c.handle(e)
+    got = {"caller": 0, "timeout": 0, "unknown": 0}
+    for st in c.calls.stats.values():
+        for reason, n in zip(ABANDON_REASONS, st.abandoned_by_reason(), strict=True):
+            got[reason] += n
+    assert sum(wanted.values()) > 0
+    if name == "actions":  # the AMI Hangup of 王五 while waiting
+        wanted = {"caller": wanted["caller"] - 1, "timeout": wanted["timeout"] + 1}
+    assert got == {**wanted, "unknown": 0}
+
+
+@pytest.mark.parametrize("name", ["basic", "load", "qtimeout", "joinempty", "unavailable"])
+def test_abandon_reasons_against_the_dialplans_own_report(name: str) -> None:
+    """Recordings of Asterisk 20 whose dialplan reports every Queue() that returned with the
+    caller still on (``UserEvent QueueResult``, Status ``TIMEOUT``/``LEAVEEMPTY``): those are
+    the timeouts; every other abandon was a caller who hung up (in ``load``, ten of them)."""
+    timeouts = abandons = 0
+    c, _, _ = setup()
+    for frame in trace_frames(name):
+        h = frame.headers
+        if h.get("Event") == "UserEvent" and h.get("Status") in ("TIMEOUT", "LEAVEEMPTY"):
+            timeouts += 1
+        abandons += h.get("Event") == "QueueCallerAbandon"
+        e = ev.translate(frame, 0.0)
+        if e is not None:
+            c.handle(e)
+    got = dict.fromkeys(ABANDON_REASONS, 0)
+    for st in c.calls.stats.values():
+        for reason, n in zip(ABANDON_REASONS, st.abandoned_by_reason(), strict=True):
+            got[reason] += n
+    assert got == {"caller": abandons - timeouts, "timeout": timeouts, "unknown": 0}
+    assert abandons > 0
