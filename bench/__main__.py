@@ -322,12 +322,14 @@ def cli() -> None:
         desk,
         early_warning,
         knowledge,
+        metrics_scrape,
         report,
         routing_help,
         sim,
         ticket_flow,
     )
 
+    metrics_scrape.run(result)  # one /metrics scrape at 1,000 seats in 8 queues
     agi.run(result)
     sim.run(result)
     backfill.run(result)

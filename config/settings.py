@@ -74,6 +74,17 @@ class Settings(BaseSettings):
         ge=0,
         description="Queue wrap-up time (wrapuptime in queues.conf) the seat states assume.",
     )
+    # The supervisors' live figures (routing/calls.py, README "Definitions").
+    service_level_s: int = Field(
+        default=20,
+        ge=0,
+        description="Service-level threshold, whole seconds (queues.conf's servicelevel: 20).",
+    )
+    short_abandon_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="An abandon after a shorter wait is also counted as a short abandon.",
+    )
     action_timeout_s: float = Field(default=5.0, gt=0)
     ami_ping_interval_s: float = Field(
         default=10.0, gt=0, description="Keep-alive Ping period; an unanswered Ping reconnects."

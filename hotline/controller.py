@@ -25,7 +25,7 @@ was made by a new process.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import UTC, datetime
 
 from agents.operator import Decides
@@ -84,9 +84,15 @@ class Controller:
         wrapup_s: Mapping[str, float] | float = 0.0,
         on_anomaly: Callable[[str], None] = lambda reason: None,
         bus: Bus | None = None,
+        service_level_s: float = 20.0,
+        short_abandon_s: float = 5.0,
+        after_call_codes: Collection[str] = ("after_call_work",),
     ) -> None:
-        self.calls = CallBoard()
-        self.seats = SeatBoard(wrapup_s)
+        """``service_level_s``, ``short_abandon_s``: the thresholds of the service level and
+        of a short abandon (``routing.calls``); ``after_call_codes``: the pause reasons that
+        are a call's after-call work (``agents.seats``)."""
+        self.calls = CallBoard(service_level_s=service_level_s, short_abandon_s=short_abandon_s)
+        self.seats = SeatBoard(wrapup_s, after_call_codes)
         self.operator = operator
         #: Where the notices go (see the module's docstring).
         self.bus = bus if bus is not None else Bus()
@@ -166,7 +172,7 @@ class Controller:
             self._note_uid(offered.call.uniqueid)
             if isinstance(outcome, CallTransferred):
                 was = outcome.ended.call.interface or ""
-                moved = self.seats.call_transferred(was, offered.call.uniqueid)
+                moved = self.seats.call_transferred(was, offered.call.uniqueid, at)
                 if moved and self._wants(SeatChanged):
                     self._seats_changed((was,), at)
         elif t is CallEnded:
@@ -304,7 +310,7 @@ class Controller:
             self.newest_uid = (-1, -1)
         for c in snap.channels or ():
             self._note_uid(c.uniqueid)
-        self.seats.reconcile(snap.members, self.calls.talking)
+        self.seats.reconcile(snap.members, self.calls.talking, snap.at)
         self._all_seats_changed(snap.at)
         for outcome in rep.outcomes:
             self._outcome(outcome, snap.at)
@@ -325,7 +331,7 @@ class Controller:
             self._outcome(outcome, self._snap_at)
         for iface, seat in list(self.seats.seats.items()):
             if seat.call is not None and seat.call not in self.calls.talking:
-                self.seats.clear_call(iface)
+                self.seats.clear_call(iface, self._snap_at)
         self._all_seats_changed(max(self._snap_at, self.last_event_at))
         log.log(
             logging.WARNING if rep.restarted else logging.INFO,

@@ -94,6 +94,7 @@ def simulator_config(settings: Settings) -> SimulatorConfig:
         "ring_time_s": settings.sim_ring_s,
         "queue": settings.sim_queue,
         "wrapup_s": settings.wrapup_s,
+        "service_level_s": settings.service_level_s,
         "seed": settings.sim_seed if settings.sim_seed is not None else secrets.randbelow(2**31),
     }
     return SimulatorConfig(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
@@ -164,17 +165,23 @@ class Runtime:
                 presence_grace_s=settings.desk_presence_grace_s,
             ),
         )
+        pause_codes = load_pause_codes(settings.config_dir)
         self.controller = Controller(
             operator=self.desk,
             wrapup_s=self._wrapup(),
             on_anomaly=self._rejected,
             bus=self.bus,
+            service_level_s=settings.service_level_s,
+            short_abandon_s=settings.short_abandon_s,
+            after_call_codes=[c for c, p in pause_codes.codes.items() if p.auto_ready],
         )
         self.desk.subscribe(self.bus)
         #: Gets every byte read from the AMI socket, when set before :meth:`start` (replay
         #: captures).
         self.record_raw: Callable[[bytes], None] | None = None
-        self.registry, self.link_metrics = make_registry(self.controller, lambda: self.now())
+        self.registry, self.link_metrics = make_registry(
+            self.controller, lambda: self.now(), pause_codes=pause_codes.codes
+        )
         assert self.link_metrics.live is not None
         self.bus.subscribe(TicketDraft, self.link_metrics.live.ticket_drafted, name="metrics")
         self.ivr_metrics = register_ivr_metrics(self.registry)
@@ -208,7 +215,7 @@ class Runtime:
             sessions=lambda: self.sessions,
             now=lambda: self.now(),
             skills=load_skills(settings.config_dir),
-            pause_codes=load_pause_codes(settings.config_dir),
+            pause_codes=pause_codes,
             auto_pause_rings=settings.seat_auto_pause_rings,
             confirm_timeout_s=settings.seat_confirm_timeout_s,
         )
@@ -216,6 +223,11 @@ class Runtime:
         self.bus.subscribe(
             ev.AgentRingNoAnswer, self.seat_lifecycle.on_ring_unanswered, name="auto_pause"
         )
+
+    def _ivr_finished(self, linkedid: str, variables: dict[str, str]) -> None:
+        """What the IVR set for a call: for the screen pop, and its queue priority."""
+        self.desk.ivr_finished(linkedid, variables)
+        self.controller.calls.note_priority(linkedid, variables.get("QUEUE_PRIO", ""))
 
     def _seat_state(self, interface: str) -> str:
         seat = self.controller.seats.seats.get(interface)
@@ -291,7 +303,7 @@ class Runtime:
             DbIvrDeps(self.sessions, now=lambda: self.now()),
             config_dir=s.config_dir,
             metrics=self.ivr_metrics,
-            on_finish=self.desk.ivr_finished,
+            on_finish=self._ivr_finished,
         )
         target = s.ami
         if target is None:

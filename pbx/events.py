@@ -42,6 +42,7 @@ __all__ = [
     "ChannelInfo",
     "DomainEvent",
     "FullyBooted",
+    "HangupRequested",
     "MemberAdded",
     "MemberPaused",
     "MemberRemoved",
@@ -218,6 +219,18 @@ class ChannelHungUp:
 
 
 @dataclass(frozen=True, slots=True)
+class HangupRequested:
+    """``HangupRequest`` or ``SoftHangupRequest``: a channel was asked to hang up (its
+    caller hung up, or Asterisk is ending it). For a caller waiting in a queue who hangs up it
+    comes before the ``QueueCallerAbandon``; when Queue() lets a caller go (its timeout) none
+    comes before: that is how the two abandons are told apart (the AMI ``Hangup`` action
+    sends none either: it reads as a timeout)."""
+
+    at: float
+    uniqueid: str
+
+
+@dataclass(frozen=True, slots=True)
 class FullyBooted:
     """``FullyBooted``; ``uptime`` is Asterisk's ``Uptime`` header (seconds since it started),
     ``None`` when absent. A smaller uptime than the last one, time allowing, means a restart."""
@@ -264,6 +277,7 @@ DomainEvent = (
     | MemberPaused
     | MemberStatus
     | ChannelHungUp
+    | HangupRequested
     | FullyBooted
     | PbxShutdown
 )
@@ -479,6 +493,10 @@ _TRANSLATORS: dict[str, _Translator] = {
     "QueueMemberPause": lambda h, at, bad: MemberPaused(at, _member(h, "QueueMemberPause", at)),
     "QueueMemberRemoved": _member_removed,
     "Hangup": _hangup,
+    "HangupRequest": lambda h, at, bad: HangupRequested(at, _req(h, "HangupRequest", "Uniqueid")),
+    "SoftHangupRequest": lambda h, at, bad: HangupRequested(
+        at, _req(h, "SoftHangupRequest", "Uniqueid")
+    ),
     "FullyBooted": lambda h, at, bad: FullyBooted(at, _uptime(h)),
     "Shutdown": lambda h, at, bad: PbxShutdown(at, _opt(h, "Restart").lower() == "true"),
 }
@@ -551,6 +569,8 @@ class QueueEntry:
     caller_name: str
     wait: int | None
     position: int | None
+    #: Its queue priority (``Priority``; 0, Queue()'s default, when absent or unreadable).
+    priority: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -582,6 +602,14 @@ class Snapshot:
     uptime: int | None = None
     #: The link saw a ``Shutdown`` event (or the uptime went backwards) since the last sync.
     restart_hint: bool = False
+
+
+def _priority(value: str) -> int:
+    """A queue priority: a whole number, negative allowed (0 when unreadable)."""
+    try:
+        return int(value)
+    except ValueError:
+        return 0
 
 
 def _duration(value: str) -> int:
@@ -624,6 +652,7 @@ def snapshot_item(
             caller_name=_opt(h, "CallerIDName"),
             wait=_figure(h, name, "Wait", bad),
             position=_figure(h, name, "Position", bad),
+            priority=_priority(_opt(h, "Priority")),
         )
     if name == "CoreShowChannel":
         uid = _req(h, name, "Uniqueid")

@@ -13,6 +13,36 @@ The definitions of the figures live here, once (README, "Definitions"):
 
 So at any moment ``offered = answered + abandoned + waiting`` for each queue.
 
+The supervisors' figures (README, "Definitions"), each on these counters (:class:`QueueStats`):
+
+* **abandon reason**: ``caller`` when the caller's channel was asked to hang up before its
+  ``QueueCallerAbandon`` (a ``HangupRequest``/``SoftHangupRequest`` of that channel: the
+  caller hung up), ``timeout`` when Queue() let the caller go with the line still up (its
+  maximum wait ran out, or the queue emptied: the queue_log's ``EXITWITHTIMEOUT``/
+  ``EXITEMPTY``), ``unknown`` when the controller did not see the call leave (decided at a
+  resync, or after the hang-up grace). ``abandoned`` is their sum. One known misreading: an
+  AMI ``Hangup`` action on a waiting caller's channel sends no request event first
+  (Asterisk's ``ast_softhangup_nolock``), so it counts as a timeout.
+* **short abandon**: an abandoned call (any reason) whose wait was under ``short_abandon_s``.
+  It stays inside *abandoned* and *offered*: the city's answer rate is answered / offered,
+  with no call left out.
+* **completed**: answered calls that ended (``AgentComplete``, a transfer out of the queue,
+  or ended by the controller: hang-up grace, resync, restart), as app_queue's
+  ``callscompleted``. Answered callers the controller never saw (counted from Asterisk's
+  counters after a link outage) are answered but not completed: their wait and talk are
+  unknown.
+* **service level** (app_queue's ``servicelevelperf``) = completed calls answered within the
+  threshold / completed calls; **SL2** (``servicelevelperf2``) = (completed calls answered
+  within + abandoned calls that left within) / (completed + abandoned). "Within" is
+  app_queue's test ``hold <= servicelevel`` on its whole-second hold time: the
+  ``HoldTime`` of the ``AgentConnect`` or ``QueueCallerAbandon`` (the figure app_queue
+  compares); without one, the wait in whole seconds. An answered call counts when it ends,
+  as app_queue counts it. Abandons whose wait is unknown count as not within.
+* **average speed of answer** = the waits (join to answer) of answered calls / answered.
+* **talk** of a completed call: Asterisk's ``TalkTime``; when the call ended without one,
+  answer to end as the controller saw them. The handle time adds the seat's after-call work
+  (``agents.seats``).
+
 **After a reconnect** (:meth:`CallBoard.reconcile`, README "Reconnect and resync") the calls
 that came and went while the link was down are counted from what Asterisk reports:
 ``QueueStatus`` (waiting callers, and each queue's ``Completed``/``Abandoned`` counters) and
@@ -30,11 +60,12 @@ no I/O and reads no clock: the times come in the events.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from pbx import events as ev
 
 __all__ = [
+    "ABANDON_REASONS",
     "Call",
     "CallAbandoned",
     "CallAnswered",
@@ -64,15 +95,63 @@ class Call:
     gen: int = 0
     #: The caller's channel (``QueueCallerJoin``'s ``Channel``; "" when a resync did not say).
     channel: str = ""
+    #: The queue priority (``QUEUE_PRIO``) the IVR gave the call, or a resync's ``QueueEntry``
+    #: reported (0, Queue()'s default, when neither said).
+    priority: int = 0
+    #: A hang-up of the caller's channel was asked while it waited (the abandon's reason).
+    hangup_asked: bool = False
+    #: app_queue's whole-second hold time at the answer (-1 before it is answered).
+    hold_s: int = -1
+
+
+#: ``hotline_calls_abandoned_total``'s reasons (see the module's definitions).
+ABANDON_REASONS = ("caller", "timeout", "unknown")
 
 
 @dataclass(slots=True)
 class QueueStats:
     offered: int = 0
     answered: int = 0
+    #: Every abandon, of any reason (the sum of the three below).
     abandoned: int = 0
     #: Seconds in queue of the answered and abandoned calls, summed.
     wait_total_s: float = 0.0
+    abandoned_caller: int = 0
+    abandoned_timeout: int = 0
+    abandoned_unknown: int = 0
+    #: Abandons whose wait was under the short-abandon threshold (inside ``abandoned``).
+    abandoned_short: int = 0
+    #: Abandons within the service level (app_queue's ``callsabandonedinsl``).
+    abandoned_in_sl: int = 0
+    #: Answered calls that ended (app_queue's ``callscompleted``), and of them those answered
+    #: within the service level (``callscompletedinsl``).
+    completed: int = 0
+    completed_in_sl: int = 0
+    #: Waits (join to answer) of the answered calls, summed.
+    answer_wait_s: float = 0.0
+    #: Talk seconds of the completed calls, summed.
+    talk_s: float = 0.0
+
+    @property
+    def service_level_ratio(self) -> float | None:
+        """app_queue's ``servicelevelperf`` as a ratio; None before a call completed."""
+        return self.completed_in_sl / self.completed if self.completed else None
+
+    @property
+    def service_level2_ratio(self) -> float | None:
+        """app_queue's ``servicelevelperf2`` as a ratio; None before a call completed or
+        was abandoned."""
+        n = self.completed + self.abandoned
+        return (self.completed_in_sl + self.abandoned_in_sl) / n if n else None
+
+    @property
+    def average_speed_of_answer_s(self) -> float | None:
+        """Waits of answered calls / answered calls; None before one was answered."""
+        return self.answer_wait_s / self.answered if self.answered else None
+
+    def abandoned_by_reason(self) -> tuple[int, int, int]:
+        """(caller, timeout, unknown), in :data:`ABANDON_REASONS`' order."""
+        return (self.abandoned_caller, self.abandoned_timeout, self.abandoned_unknown)
 
     @property
     def answer_ratio(self) -> float | None:
@@ -175,10 +254,18 @@ def _channel_base(name: str) -> str:
     return base if sep else name
 
 
+#: Linkedids whose IVR priority is remembered until their caller joins a queue.
+_PRIORITY_MEMORY = 10_000
+
+
 @dataclass(slots=True)
 class CallBoard:
     """Waiting and talking calls, and the counters of each queue."""
 
+    #: The service-level threshold (app_queue's ``servicelevel``), seconds.
+    service_level_s: float = 20.0
+    #: An abandon whose wait is under this is also a short abandon, seconds.
+    short_abandon_s: float = 5.0
     waiting: dict[str, dict[str, Call]] = field(default_factory=dict)
     talking: dict[str, Call] = field(default_factory=dict)
     stats: dict[str, QueueStats] = field(default_factory=dict)
@@ -207,6 +294,8 @@ class CallBoard:
     _transferred: dict[tuple[str, str], tuple[str | None, float | None]] = field(
         default_factory=dict
     )
+    #: Linkedid -> the queue priority the IVR gave the call (:meth:`note_priority`).
+    _priorities: dict[str, int] = field(default_factory=dict)
 
     def queue_stats(self, queue: str) -> QueueStats:
         st = self.stats.get(queue)
@@ -217,6 +306,31 @@ class CallBoard:
 
     def waiting_count(self, queue: str) -> int:
         return len(self.waiting.get(queue, ()))
+
+    def waiting_by_priority(self, queue: str) -> dict[int, int]:
+        """Callers waiting in ``queue`` now, by queue priority."""
+        out: dict[int, int] = {}
+        for c in self.waiting.get(queue, {}).values():
+            out[c.priority] = out.get(c.priority, 0) + 1
+        return out
+
+    def note_priority(self, linkedid: str, value: int | str) -> None:
+        """The IVR gave the call of ``linkedid`` this queue priority (``QUEUE_PRIO``; a value
+        that is not a whole number, or none, is ignored): its caller gets it when it joins a
+        queue (also when it is already waiting: the IVR's end and the join may come in
+        either order)."""
+        try:
+            priority = int(value)
+        except ValueError:
+            return
+        memo = self._priorities
+        memo[linkedid] = priority
+        if len(memo) > _PRIORITY_MEMORY:
+            del memo[next(iter(memo))]
+        for q in self.waiting.values():
+            for c in q.values():
+                if c.linkedid == linkedid:
+                    c.priority = priority
 
     def longest_wait_s(self, queue: str, now: float) -> float:
         """How long the caller waiting longest in ``queue`` has waited (0 with none)."""
@@ -236,7 +350,60 @@ class CallBoard:
                 return self._abandon(event)
             case ev.ChannelHungUp():
                 return self._hangup(event)
+            case ev.HangupRequested():
+                self._hangup_asked(event.uniqueid)
         return None
+
+    def _hangup_asked(self, uniqueid: str) -> None:
+        for q in self.waiting.values():
+            call = q.get(uniqueid)
+            if call is not None:
+                call.hangup_asked = True
+                return
+
+    def _hold(self, hold_time: int | None, wait: float) -> int:
+        """app_queue's whole-second hold time: Asterisk's figure, else the wait's seconds."""
+        return hold_time if hold_time is not None else int(wait)
+
+    def _count_abandon(
+        self, st: QueueStats, reason: str, wait: float | None, hold_time: int | None = None
+    ) -> None:
+        """One abandon of ``reason``; ``wait`` None when it is not known."""
+        st.abandoned += 1
+        if reason == "caller":
+            st.abandoned_caller += 1
+        elif reason == "timeout":
+            st.abandoned_timeout += 1
+        else:
+            st.abandoned_unknown += 1
+        if wait is None:
+            return
+        st.wait_total_s += wait
+        if wait < self.short_abandon_s:
+            st.abandoned_short += 1
+        if self._hold(hold_time, wait) <= self.service_level_s:
+            st.abandoned_in_sl += 1
+
+    def _count_answer(self, call: Call, st: QueueStats, hold_time: int | None) -> None:
+        wait = max(0.0, (call.answered_at or call.joined_at) - call.joined_at)
+        st.answered += 1
+        st.wait_total_s += wait
+        st.answer_wait_s += wait
+        call.hold_s = self._hold(hold_time, wait)
+
+    def _ended(
+        self, call: Call, at: float, talk_time: int | None, reason: str, talk_s: float | None = None
+    ) -> CallEnded:
+        """An answered call is over: counted as completed (its talk: ``talk_s``, else
+        answer to end), and its :class:`CallEnded`."""
+        st = self.queue_stats(call.queue)
+        st.completed += 1
+        if 0 <= call.hold_s <= self.service_level_s:
+            st.completed_in_sl += 1
+        if talk_s is None:
+            talk_s = max(0.0, at - (call.answered_at if call.answered_at is not None else at))
+        st.talk_s += talk_s
+        return CallEnded(call, at, talk_time, reason)
 
     def _seen(self, queue: str, index: int) -> None:
         base = self.pbx_base.get(queue)
@@ -264,6 +431,7 @@ class CallBoard:
             joined_at=e.at,
             gen=self.generation,
             channel=e.channel,
+            priority=self._priorities.get(e.linkedid, 0),
         )
         st.offered += 1
         offered = CallOffered(call)
@@ -279,7 +447,7 @@ class CallBoard:
         if len(transferred) > 10_000:  # callers that never hung up: keep memory bounded
             del transferred[next(iter(transferred))]
         talk = int(max(0.0, at - (call.answered_at or at)))
-        return CallEnded(call, at, talk, TRANSFER)
+        return self._ended(call, at, talk, TRANSFER)
 
     def _connect(self, e: ev.AgentConnected) -> CallAnswered | None:
         call = self.waiting.get(e.queue, {}).pop(e.uniqueid, None)
@@ -290,9 +458,7 @@ class CallBoard:
         call.interface = e.interface
         call.member_name = e.member_name
         self.talking[e.uniqueid] = call
-        st = self.queue_stats(e.queue)
-        st.answered += 1
-        st.wait_total_s += max(0.0, e.at - call.joined_at)
+        self._count_answer(call, self.queue_stats(e.queue), e.hold_time)
         return CallAnswered(call)
 
     def _complete(self, e: ev.AgentCompleted) -> CallEnded | None:
@@ -358,7 +524,7 @@ class CallBoard:
         if self._hung:
             self._hung.pop(call.uniqueid, None)
         self._seen(call.queue, 2)
-        return CallEnded(call, e.at, e.talk_time, e.reason)
+        return self._ended(call, e.at, e.talk_time, e.reason, e.talk_time)
 
     def _headerless_complete(self, e: ev.AgentCompleted, talk: int) -> tuple[str, bool]:
         """The uniqueid of the call a headerless ``AgentComplete`` ends ("" for none) and
@@ -394,9 +560,9 @@ class CallBoard:
         if self._hung:
             self._hung.pop(call.uniqueid, None)
         self._seen(e.queue, 3)
-        st = self.queue_stats(e.queue)
-        st.abandoned += 1
-        st.wait_total_s += max(0.0, e.at - call.joined_at)
+        reason = "caller" if call.hangup_asked else "timeout"
+        wait = max(0.0, e.at - call.joined_at)
+        self._count_abandon(self.queue_stats(e.queue), reason, wait, e.hold_time)
         return CallAbandoned(call, e.at)
 
     def _hangup(self, e: ev.ChannelHungUp) -> Outcome | None:
@@ -421,11 +587,11 @@ class CallBoard:
             del hung[first]
             call = self.talking.pop(first, None)
             if call is not None:
-                return CallEnded(call, max(e.at, call.answered_at or e.at), 0, "hangup")
+                return self._ended(call, max(e.at, call.answered_at or e.at), 0, "hangup")
             for q in self.waiting.values():
                 call = q.pop(first, None)
                 if call is not None:
-                    return self._abandon_now(call, e.at)
+                    return self._abandon_now(call, e.at, "unknown")
         return None
 
     def _answer_now(self, call: Call, at: float, interface: str | None) -> CallAnswered:
@@ -433,15 +599,12 @@ class CallBoard:
         call.interface = interface
         call.member_name = interface
         self.talking[call.uniqueid] = call
-        st = self.queue_stats(call.queue)
-        st.answered += 1
-        st.wait_total_s += max(0.0, call.answered_at - call.joined_at)
+        self._count_answer(call, self.queue_stats(call.queue), None)
         return CallAnswered(call)
 
-    def _abandon_now(self, call: Call, at: float) -> CallAbandoned:
-        st = self.queue_stats(call.queue)
-        st.abandoned += 1
-        st.wait_total_s += max(0.0, at - call.joined_at)
+    def _abandon_now(self, call: Call, at: float, reason: str) -> CallAbandoned:
+        wait = max(0.0, at - call.joined_at)
+        self._count_abandon(self.queue_stats(call.queue), reason, wait)
         return CallAbandoned(call, at)
 
     def mark_login(self, restarted: bool = False) -> None:
@@ -544,11 +707,11 @@ class CallBoard:
             for q in self.waiting.values():
                 for call in [c for c in q.values() if c.gen < gen]:
                     del q[call.uniqueid]
-                    out.append(self._abandon_now(call, at))
+                    out.append(self._abandon_now(call, at, "unknown"))
                     rep.cut_off += 1
             for call in [c for c in self.talking.values() if c.gen < gen]:
                 del self.talking[call.uniqueid]
-                out.append(CallEnded(call, max(at, call.answered_at or at), 0, "restart"))
+                out.append(self._ended(call, max(at, call.answered_at or at), 0, "restart"))
                 rep.cut_off += 1
         if self._hung:
             self._hung.clear()
@@ -566,8 +729,8 @@ class CallBoard:
                 if chan is not None and chan.bridge_id:
                     out.append(self._answer_now(call, at, peer_of(chan)))
                     rep.answered_in_gap += 1
-                elif chan is not None:
-                    out.append(self._abandon_now(call, at))
+                elif chan is not None:  # its line still up: the queue let it go
+                    out.append(self._abandon_now(call, at, "timeout"))
                     rep.abandoned_in_gap += 1
                     d = deltas.setdefault(queue, [0, 0])
                     if d[1] > 0:
@@ -584,6 +747,7 @@ class CallBoard:
                 caller_num=e.caller_num,
                 caller_name=e.caller_name,
                 joined_at=at - (e.wait or 0),
+                priority=e.priority,
             ):
                 rep.new_waiting += 1
                 out.append(CallOffered(self.waiting[e.queue][e.uniqueid]))
@@ -620,7 +784,7 @@ class CallBoard:
         for uid in self._gone_talking:
             call = self.talking.pop(uid, None)
             if call is not None:
-                out.append(CallEnded(call, max(at, call.answered_at or at), 0, "gone"))
+                out.append(self._ended(call, max(at, call.answered_at or at), 0, "gone"))
                 rep.ended_in_gap += 1
                 d = deltas.get(call.queue)
                 if d is not None and d[0] > 0:
@@ -637,23 +801,24 @@ class CallBoard:
             d[1] -= n_abandoned
             keep = len(calls) - n_abandoned
             for call in calls[keep:]:
-                out.append(self._abandon_now(call, at))
+                out.append(self._abandon_now(call, at, "unknown"))
                 rep.abandoned_in_gap += 1
             for call in calls[:keep]:
                 if d[0] > 0:
                     d[0] -= 1
                     out.append(self._answer_now(call, at, None))
                     self.talking.pop(call.uniqueid, None)
-                    out.append(CallEnded(call, at, 0, GUESSED))
+                    out.append(self._ended(call, at, 0, GUESSED))
                     rep.ended_in_gap += 1
                 else:
-                    out.append(self._abandon_now(call, at))
+                    out.append(self._abandon_now(call, at, "unknown"))
                     rep.abandoned_in_gap += 1
         for queue, (dc, da) in deltas.items():
             st = self.queue_stats(queue)
             if da > 0:
                 st.offered += da
-                st.abandoned += da
+                for _ in range(da):
+                    self._count_abandon(st, "unknown", None)
                 rep.unseen_abandoned += da
             if dc > 0:
                 st.offered += dc
@@ -674,6 +839,7 @@ class CallBoard:
         caller_num: str,
         caller_name: str,
         joined_at: float,
+        priority: int = 0,
     ) -> bool:
         """A resync (``QueueStatus``) found this caller waiting. Counts it as offered only if
         we had not seen it join; returns whether it was new."""
@@ -682,7 +848,14 @@ class CallBoard:
         if uniqueid in q or uniqueid in self.talking:
             return False
         q[uniqueid] = Call(
-            uniqueid, linkedid, queue, caller_num, caller_name, joined_at, gen=self.generation
+            uniqueid,
+            linkedid,
+            queue,
+            caller_num,
+            caller_name,
+            joined_at,
+            gen=self.generation,
+            priority=priority,
         )
         st.offered += 1
         return True
@@ -690,8 +863,6 @@ class CallBoard:
     def totals(self) -> QueueStats:
         t = QueueStats()
         for st in self.stats.values():
-            t.offered += st.offered
-            t.answered += st.answered
-            t.abandoned += st.abandoned
-            t.wait_total_s += st.wait_total_s
+            for f in fields(QueueStats):
+                setattr(t, f.name, getattr(t, f.name) + getattr(st, f.name))
         return t
