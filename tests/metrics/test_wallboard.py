@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from metrics.grafana.wallboard import DATASOURCE_UID, JSON_PATH, build, encode
-from tests.metrics.real_prometheus import SCRAPE_S, scraped_serve, until
+from tests.metrics.real_prometheus import RULES, SCRAPE_S, scraped_serve, until
+from tests.metrics.test_prometheus_rules import exported_series
 from tests.tickets.calls import DISPATCHER, answered, replied, ticket_numbers
 from tickets import lifecycle as lc
 from tickets import workflow
@@ -65,6 +66,16 @@ def test_every_query_reads_the_provisioned_data_source_and_known_variables() -> 
     ]
     assert provider["type"] == "file" and provider["options"]["path"].startswith("/")
     assert JSON_PATH.parent.name == "dashboards" and JSON_PATH.suffix == ".json"
+
+
+def test_every_series_the_panels_read_is_exported_or_recorded() -> None:
+    exprs = " ".join(expr for _, expr in targets(committed()))
+    read = set(re.findall(r"\b(?:hotline|queue:hotline)_[a-z0-9_:]+\b", exprs))
+    rules = RULES.read_text("utf-8")
+    recorded = set(re.findall(r"record:\s*(\S+)", rules))
+    assert "queue:hotline_answer_ratio:rate5m" in read
+    missing = sorted(read - exported_series() - recorded)
+    assert not missing, f"series the panels read that /metrics lacks: {missing}"
 
 
 async def _seed(database_url: str) -> None:
