@@ -80,8 +80,8 @@ def test_every_series_the_panels_read_is_exported_or_recorded() -> None:
 
 async def _seed(database_url: str) -> None:
     """Tickets the wallboard shows: one overdue at water (a working day's limit, dispatched
-    30 days ago), one due soon at housing (the same limit, dispatched the day before the
-    last, or an earlier, that leaves it due soon now), one replied (a callback pending)."""
+    30 days ago), one due soon at housing (the same limit, dispatched on the latest earlier
+    day that leaves it due soon now), one replied (a callback pending)."""
     await upgrade(database_url)
     engine = make_engine(database_url)
     try:
