@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # and sockets rather than compute, so 3 on 2 cores finish in about half the time of 1.
 PYTEST_WORKERS ?= 3
 
-.PHONY: install run test test-fast test-asterisk asterisk browser check bench bench-phones lint typecheck clean
+.PHONY: install run test test-fast test-asterisk asterisk browser check bench bench-phones lint typecheck wallboard clean
 
 install: $(STAMP)
 
@@ -70,6 +70,11 @@ bench-phones: install
 	@if $(BIN)/python -c "from pbx.private_asterisk import find_asterisk as f; raise SystemExit(f() is None)"; then \
 	  $(BIN)/python -W ignore::UserWarning -m bench.phones --steps 10,20,40,80; \
 	else echo "*** no Asterisk found: the SIP phone benchmark is SKIPPED (make asterisk builds one). ***"; fi
+
+# The supervisors' Grafana dashboard, from metrics/grafana/wallboard.py into
+# metrics/grafana/dashboards/hotline-wallboard.json (committed; a test checks it is current).
+wallboard: install
+	$(BIN)/python -m metrics.grafana.wallboard
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,1 @@
+"""The supervisors' Grafana wallboard, built as code (:mod:`metrics.grafana.wallboard`)."""
