@@ -46,7 +46,8 @@ class QueueLogSink:
     ``sessions``: the database (None = file only); ``path``: the file (None = table only).
     Counters: :attr:`written` (rows inserted), :attr:`lost` (rows whose insert failed: the
     table will not have them, but for a batch whose COMMIT reached the database just before
-    the connection broke, which is in doubt and counted lost), :attr:`file_errors`. Call :meth:`start` in the running loop, :meth:`close` at the end.
+    the connection broke, which is in doubt and counted lost), :attr:`file_errors`. Call
+    :meth:`start` in the running loop, :meth:`close` at the end.
     """
 
     def __init__(
