@@ -16,12 +16,15 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+import yaml
 
 from tests.hotline.test_app import promtool
 from tests.hotline.test_startup import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "metrics" / "prometheus" / "rules.yml"
+#: The shipped Prometheus configuration (it loads RULES).
+CONFIG = ROOT / "metrics" / "prometheus" / "prometheus.yml"
 HOTLINE = Path(sys.executable).parent / "hotline"
 #: Prometheus's scrape and rule-evaluation interval here.
 SCRAPE_S = 1
@@ -92,14 +95,14 @@ async def scraped_serve(
         "HOTLINE_HTTP_PORT": str(http_port),
         **env,
     }
+    # The shipped configuration, its intervals shortened and its target this backend's port.
+    shipped = yaml.safe_load(CONFIG.read_text("utf-8"))
+    shipped["global"] = {"scrape_interval": f"{SCRAPE_S}s", "evaluation_interval": f"{SCRAPE_S}s"}
+    shipped["rule_files"] = [str(CONFIG.parent / f) for f in shipped["rule_files"]]
+    (job,) = shipped["scrape_configs"]
+    job["static_configs"] = [{"targets": [f"127.0.0.1:{http_port}"]}]
     config = tmp_path / "prometheus.yml"
-    config.write_text(
-        f"global:\n  scrape_interval: {SCRAPE_S}s\n  evaluation_interval: {SCRAPE_S}s\n"
-        f"rule_files:\n  - {RULES}\n"
-        "scrape_configs:\n  - job_name: hotline\n"
-        f"    static_configs:\n      - targets: ['127.0.0.1:{http_port}']\n",
-        "utf-8",
-    )
+    config.write_text(yaml.safe_dump(shipped), "utf-8")
     serve = await asyncio.create_subprocess_exec(
         str(HOTLINE), "serve", env=full_env, stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,

@@ -32,7 +32,12 @@ def _promtool() -> str:
 
 
 @pytest.mark.parametrize(
-    "command", [["check", "rules", "rules.yml"], ["test", "rules", "rules_test.yml"]]
+    "command",
+    [
+        ["check", "rules", "rules.yml"],
+        ["test", "rules", "rules_test.yml"],
+        ["check", "config", "prometheus.yml"],  # the shipped configuration, its rules included
+    ],
 )
 def test_promtool_accepts_the_rules_and_their_unit_tests(command: list[str]) -> None:
     done = subprocess.run(
