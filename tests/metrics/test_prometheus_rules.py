@@ -37,6 +37,8 @@ def _promtool() -> str:
         ["check", "rules", "rules.yml"],
         ["test", "rules", "rules_test.yml"],
         ["check", "config", "prometheus.yml"],  # the shipped configuration, its rules included
+        ["check", "config", "platform.yml"],  # the "1 + 7" platform's, with platform_rules.yml
+        ["test", "rules", "platform_rules_test.yml"],
     ],
 )
 def test_promtool_accepts_the_rules_and_their_unit_tests(command: list[str]) -> None:
