@@ -25,6 +25,7 @@ from agents.operator import SimulatedOperator
 from agents.seat_lifecycle import SeatLifecycle
 from agents.seats import SeatChanged
 from config.catalogue import load_catalogue
+from config.centres import DEFAULT_CENTRE
 from config.knowledge import FILE_NAME as KNOWLEDGE_FILE
 from config.knowledge import load_starter
 from config.pause_codes import load_pause_codes
@@ -96,6 +97,9 @@ def simulator_config(settings: Settings) -> SimulatorConfig:
         "wrapup_s": settings.wrapup_s,
         "service_level_s": settings.service_level_s,
         "seed": settings.sim_seed if settings.sim_seed is not None else secrets.randbelow(2**31),
+        # A district's embedded PBX numbers its calls as its Asterisk would (systemname);
+        # the default centre's keeps the bare <epoch>.<n> of a single-centre site.
+        "systemname": settings.centre if settings.centre != DEFAULT_CENTRE else None,
     }
     return SimulatorConfig(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
 
