@@ -27,6 +27,7 @@ __all__ = [
     "check_centres",
     "load_centres",
     "owns_callid",
+    "reads_row",
 ]
 
 FILE_NAME = "centres.yaml"
@@ -59,6 +60,15 @@ def owns_callid(centre: str, callid: str) -> bool:
     if callid.startswith(centre + "-"):
         return True
     return centre == DEFAULT_CENTRE and callid[:1].isdigit()
+
+
+def reads_row(centre: str, callid: str) -> bool:
+    """Whether ``centre``'s controller reads a queue_log row of this ``callid``: its own
+    calls' rows (:func:`owns_callid`), and, for the default centre, the rows of no call
+    (``NONE``: an Asterisk's restart, a member added) and those with no callid (malformed),
+    which name no systemname. A district's call cut off by its Asterisk's restart so stays
+    open until the backfill's stale limit."""
+    return owns_callid(centre, callid) or (centre == DEFAULT_CENTRE and callid in ("NONE", ""))
 
 
 def _parse(doc: YamlDoc) -> tuple[Centres | None, list[Problem]]:

@@ -12,7 +12,8 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from config.centres import DEFAULT_CENTRE, FILE_NAME as CENTRES_FILE, load_centres
+from config.centres import DEFAULT_CENTRE, load_centres
+from config.centres import FILE_NAME as CENTRES_FILE
 
 CONFIG_DIR = Path(__file__).resolve().parent
 

@@ -167,6 +167,7 @@ class Runtime:
                 wrapup_limit_s=settings.draft_wrapup_limit_s,
                 sweep_s=settings.draft_sweep_s,
                 presence_grace_s=settings.desk_presence_grace_s,
+                centre=settings.centre,
             ),
         )
         pause_codes = load_pause_codes(settings.config_dir)
@@ -177,6 +178,7 @@ class Runtime:
             bus=self.bus,
             service_level_s=settings.service_level_s,
             short_abandon_s=settings.short_abandon_s,
+            centre=settings.centre,
             after_call_codes=[c for c, p in pause_codes.codes.items() if p.auto_ready],
         )
         self.desk.subscribe(self.bus)
@@ -248,7 +250,7 @@ class Runtime:
         m = self.link_metrics
         await upgrade(self.database_url)
         self.engine = make_engine(self.database_url, durable=self.durable)
-        self.sessions = session_factory(self.engine)
+        self.sessions = session_factory(self.engine, self.settings.centre)
         m.db_up.set(1)
         await self._load_knowledge_starter()
         if self.warm_knowledge:
@@ -296,6 +298,7 @@ class Runtime:
         self.backfill = Backfill(
             self.sessions,
             source=s.queue_log_source,
+            centre=s.centre,
             seen=self._seen_live,
             stale_after_s=s.backfill_stale_after_s,
         )
@@ -304,7 +307,7 @@ class Runtime:
         self.agi = await start_agi_server(
             s.agi_host,
             self._agi_port,
-            DbIvrDeps(self.sessions, now=lambda: self.now()),
+            DbIvrDeps(self.sessions, now=lambda: self.now(), centre=s.centre),
             config_dir=s.config_dir,
             metrics=self.ivr_metrics,
             on_finish=self._ivr_finished,
