@@ -27,6 +27,7 @@ from agents.seats import SeatChanged
 from config.catalogue import load_catalogue
 from config.knowledge import FILE_NAME as KNOWLEDGE_FILE
 from config.knowledge import load_starter
+from config.overflow import OverflowRules, load_overflow
 from config.pause_codes import load_pause_codes
 from config.settings import Settings, callback_window
 from config.skills import load_skills
@@ -51,6 +52,7 @@ from pbx.ami import AmiAuthError, AmiLink
 from pbx.gateway import AmiGateway
 from pbx.simulator import CallerInfo, Simulator, SimulatorConfig
 from pbx.simulator.agi import run_ivr, typical_caller
+from routing.overflow import Overflower, QueueLive
 from routing.suggestions import Suggester
 from tickets.burst_counts import store_counts
 from tickets.db import make_engine, session_factory, upgrade
@@ -111,6 +113,7 @@ class Runtime:
         durable: bool = True,
         warm_knowledge: bool = True,
         seats_by_desk: bool = False,
+        overflow: OverflowRules | None = None,
     ) -> None:
         """``durable=False``: the database is a scratch one (a simulation's temporary file):
         its commits need not survive a power cut, so SQLite does not wait for the disk
@@ -118,7 +121,9 @@ class Runtime:
         search index is built on its first search instead of at start (a simulation, where
         nobody searches, is spared jieba's half second of CPU). ``seats_by_desk``: the
         embedded PBX's seats are signed in through the desk API by its simulated operators
-        (:mod:`hotline.sim_operators`), not logged in through the gateway at start."""
+        (:mod:`hotline.sim_operators`), not logged in through the gateway at start.
+        ``overflow``: the rules of overflow between centres (default ``overflow.yaml`` in
+        the configuration folder; ``OverflowRules()``: none)."""
         self.settings = settings
         self.durable = durable
         self.warm_knowledge = warm_knowledge
@@ -198,6 +203,12 @@ class Runtime:
         #: alone); the newest ones only, insertion-ordered.
         self._drafted: dict[str, None] = {}
         self.bus.subscribe(TicketDraft, self._note_drafted, name="backfill")
+        #: Overflow between centres: the IVR asks it, with the controller's live state.
+        self.overflow = Overflower(
+            overflow if overflow is not None else load_overflow(settings.config_dir),
+            self._queue_live,
+            lambda: self.now(),
+        )
         #: The knowledge base's search index (built in a worker thread from :meth:`start`).
         self.knowledge = LiveIndex(lambda: self.sessions)
         #: The departments and matters (config/departments.yaml, config/matters.csv; ConfigError
@@ -228,6 +239,14 @@ class Runtime:
         """What the IVR set for a call: for the screen pop, and its queue priority."""
         self.desk.ivr_finished(linkedid, variables)
         self.controller.calls.note_priority(linkedid, variables.get("QUEUE_PRIO", ""))
+
+    def _queue_live(self, queue: str) -> QueueLive:
+        """A queue's ready seats and longest wait now, as the controller knows them."""
+        now = self.now()
+        return QueueLive(
+            self.controller.seats.ready_in(queue, now),
+            self.controller.calls.longest_wait_s(queue, now),
+        )
 
     def _seat_state(self, interface: str) -> str:
         seat = self.controller.seats.seats.get(interface)
@@ -304,6 +323,7 @@ class Runtime:
             config_dir=s.config_dir,
             metrics=self.ivr_metrics,
             on_finish=self._ivr_finished,
+            overflow=self.overflow if self.overflow.queues else None,
         )
         target = s.ami
         if target is None:
