@@ -433,15 +433,20 @@ class Runtime:
     def _simulated_ivr(self, seed: int):  # type: ignore[no-untyped-def]
         """The embedded PBX's AGI() step: the simulated caller goes through our own IVR over
         FastAGI, pressing keys as a seeded typical caller would (the same call, the same keys).
-        A queue the IVR names that the embedded PBX does not have (the district queues when it
-        runs one queue) becomes the PBX's own queue."""
-        assert self.simulator is not None
+        A caller whose traffic model drew a district (``ivr_choice``) chooses it in the menu
+        first. A queue the IVR names that the embedded PBX does not have (the district queues
+        when it runs one queue) becomes the PBX's own queue."""
+        assert self.simulator is not None and self.agi is not None
         queues = self.simulator.core.queues
         default = self.simulation.queue
+        menus = app_of(self.agi).menus
 
         async def pre_queue(info: CallerInfo) -> dict[str, str]:
             rng = random.Random(f"{seed}/ivr/{info.linkedid}")
-            result = await run_ivr("127.0.0.1", self.agi_port, info, typical_caller(rng))
+            district = (info.attrs.get("ivr_choice") or {}).get("district", "")
+            way = menus.keys_to_district(district) if district and district != "city" else {}
+            caller = typical_caller(rng, way)
+            result = await run_ivr("127.0.0.1", self.agi_port, info, caller)
             wanted = result.get("IVR_QUEUE", "")
             result["QUEUE"] = wanted if wanted in queues else default
             return result
