@@ -203,12 +203,15 @@ class Runtime:
         #: alone); the newest ones only, insertion-ordered.
         self._drafted: dict[str, None] = {}
         self.bus.subscribe(TicketDraft, self._note_drafted, name="backfill")
-        #: Overflow between centres: the IVR asks it, with the controller's live state.
-        self.overflow = Overflower(
-            overflow if overflow is not None else load_overflow(settings.config_dir),
-            self._queue_live,
-            lambda: self.now(),
-        )
+        #: Overflow between centres: the IVR asks it, with the controller's live state. The
+        #: embedded PBX keeps the rules between queues it has (running one queue, it sends
+        #: every district's callers there: no caller is moved, or counted as moved).
+        rules = overflow if overflow is not None else load_overflow(settings.config_dir)
+        if settings.ami is None:
+            has = {q.name for q in self.simulation.queues} or {self.simulation.queue}
+            kept = (r for r in rules.rules if r.from_queue in has and r.to_queue in has)
+            rules = OverflowRules(tuple(kept))
+        self.overflow = Overflower(rules, self._queue_live, lambda: self.now())
         #: The knowledge base's search index (built in a worker thread from :meth:`start`).
         self.knowledge = LiveIndex(lambda: self.sessions)
         #: The departments and matters (config/departments.yaml, config/matters.csv; ConfigError
