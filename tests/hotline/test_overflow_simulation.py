@@ -13,9 +13,8 @@ from hotline.simulation import SimulationError, run_simulation
 pytestmark = pytest.mark.e2e
 
 
-async def busy_spell(tmp_path, overflow: bool) -> dict:
-    return await run_simulation(
-        Settings(_env_file=None),
+async def simulate(tmp_path, **kw: object) -> dict:
+    args: dict = dict(
         seats=40,
         calls=150,
         hours=0.25,
@@ -25,13 +24,17 @@ async def busy_spell(tmp_path, overflow: bool) -> dict:
         patience_mean=None,
         wrapup=None,
         ring=2.0,
-        database_url=f"sqlite:///{tmp_path / f'overflow-{overflow}.db'}",
         progress=False,
         profile="flat",
         centres=True,
-        centre_seats={"xiaoshan": 1},
-        overflow=overflow,
     )
+    args.update(kw)
+    url = f"sqlite:///{tmp_path / f'sim-{len(list(tmp_path.iterdir()))}.db'}"
+    return await run_simulation(Settings(_env_file=None), database_url=url, **args)
+
+
+async def busy_spell(tmp_path, overflow: bool) -> dict:
+    return await simulate(tmp_path, centre_seats={"xiaoshan": 1}, overflow=overflow)
 
 
 async def test_overflow_to_the_city_answers_more_of_a_short_staffed_district(tmp_path):
@@ -57,18 +60,4 @@ async def test_overflow_to_the_city_answers_more_of_a_short_staffed_district(tmp
 
 async def test_centres_need_the_traffic_model(tmp_path):
     with pytest.raises(SimulationError, match="--centres needs --profile"):
-        await run_simulation(
-            Settings(_env_file=None),
-            seats=10,
-            calls=10,
-            hours=0.1,
-            speed=1500.0,
-            seed=1,
-            talk_mean=None,
-            patience_mean=None,
-            wrapup=None,
-            ring=2.0,
-            database_url=f"sqlite:///{tmp_path / 'x.db'}",
-            progress=False,
-            centres=True,
-        )
+        await simulate(tmp_path, profile=None)
