@@ -249,6 +249,15 @@ class SeatBoard:
             out[seat.state(now)] += 1
         return out
 
+    def ready_in(self, queue: str, now: float) -> int:
+        """Seats of ``queue`` ready for its next caller now: members of it, not paused in it,
+        and ``ready`` (not on a call, ringing, unavailable or in wrap-up)."""
+        return sum(
+            1
+            for seat in self.seats.values()
+            if queue in seat.queues and queue not in seat.paused_in and seat.state(now) == "ready"
+        )
+
     def _seat(self, interface: str, name: str) -> Seat:
         seat = self.seats.get(interface)
         if seat is None:

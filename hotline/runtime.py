@@ -28,6 +28,7 @@ from config.catalogue import load_catalogue
 from config.centres import DEFAULT_CENTRE
 from config.knowledge import FILE_NAME as KNOWLEDGE_FILE
 from config.knowledge import load_starter
+from config.overflow import OverflowRules, load_overflow
 from config.pause_codes import load_pause_codes
 from config.settings import Settings, callback_window
 from config.skills import load_skills
@@ -52,6 +53,7 @@ from pbx.ami import AmiAuthError, AmiLink
 from pbx.gateway import AmiGateway
 from pbx.simulator import CallerInfo, Simulator, SimulatorConfig
 from pbx.simulator.agi import run_ivr, typical_caller
+from routing.overflow import Overflower, QueueLive
 from routing.suggestions import Suggester
 from tickets.burst_counts import store_counts
 from tickets.db import make_engine, session_factory, upgrade
@@ -115,6 +117,7 @@ class Runtime:
         durable: bool = True,
         warm_knowledge: bool = True,
         seats_by_desk: bool = False,
+        overflow: OverflowRules | None = None,
     ) -> None:
         """``durable=False``: the database is a scratch one (a simulation's temporary file):
         its commits need not survive a power cut, so SQLite does not wait for the disk
@@ -122,7 +125,9 @@ class Runtime:
         search index is built on its first search instead of at start (a simulation, where
         nobody searches, is spared jieba's half second of CPU). ``seats_by_desk``: the
         embedded PBX's seats are signed in through the desk API by its simulated operators
-        (:mod:`hotline.sim_operators`), not logged in through the gateway at start."""
+        (:mod:`hotline.sim_operators`), not logged in through the gateway at start.
+        ``overflow``: the rules of overflow between centres (default ``overflow.yaml`` in
+        the configuration folder; ``OverflowRules()``: none)."""
         self.settings = settings
         self.durable = durable
         self.warm_knowledge = warm_knowledge
@@ -204,6 +209,15 @@ class Runtime:
         #: alone); the newest ones only, insertion-ordered.
         self._drafted: dict[str, None] = {}
         self.bus.subscribe(TicketDraft, self._note_drafted, name="backfill")
+        #: Overflow between centres: the IVR asks it, with the controller's live state. The
+        #: embedded PBX keeps the rules between queues it has (running one queue, it sends
+        #: every district's callers there: no caller is moved, or counted as moved).
+        rules = overflow if overflow is not None else load_overflow(settings.config_dir)
+        if settings.ami is None:
+            has = {q.name for q in self.simulation.queues} or {self.simulation.queue}
+            kept = (r for r in rules.rules if r.from_queue in has and r.to_queue in has)
+            rules = OverflowRules(tuple(kept))
+        self.overflow = Overflower(rules, self._queue_live, lambda: self.now())
         #: The knowledge base's search index (built in a worker thread from :meth:`start`).
         self.knowledge = LiveIndex(lambda: self.sessions)
         #: The departments and matters (config/departments.yaml, config/matters.csv; ConfigError
@@ -234,6 +248,14 @@ class Runtime:
         """What the IVR set for a call: for the screen pop, and its queue priority."""
         self.desk.ivr_finished(linkedid, variables)
         self.controller.calls.note_priority(linkedid, variables.get("QUEUE_PRIO", ""))
+
+    def _queue_live(self, queue: str) -> QueueLive:
+        """A queue's ready seats and longest wait now, as the controller knows them."""
+        now = self.now()
+        return QueueLive(
+            self.controller.seats.ready_in(queue, now),
+            self.controller.calls.longest_wait_s(queue, now),
+        )
 
     def _seat_state(self, interface: str) -> str:
         seat = self.controller.seats.seats.get(interface)
@@ -311,6 +333,7 @@ class Runtime:
             config_dir=s.config_dir,
             metrics=self.ivr_metrics,
             on_finish=self._ivr_finished,
+            overflow=self.overflow if self.overflow.queues else None,
         )
         target = s.ami
         if target is None:
@@ -420,15 +443,20 @@ class Runtime:
     def _simulated_ivr(self, seed: int):  # type: ignore[no-untyped-def]
         """The embedded PBX's AGI() step: the simulated caller goes through our own IVR over
         FastAGI, pressing keys as a seeded typical caller would (the same call, the same keys).
-        A queue the IVR names that the embedded PBX does not have (the district queues when it
-        runs one queue) becomes the PBX's own queue."""
-        assert self.simulator is not None
+        A caller whose traffic model drew a district (``ivr_choice``) chooses it in the menu
+        first. A queue the IVR names that the embedded PBX does not have (the district queues
+        when it runs one queue) becomes the PBX's own queue."""
+        assert self.simulator is not None and self.agi is not None
         queues = self.simulator.core.queues
         default = self.simulation.queue
+        menus = app_of(self.agi).menus
 
         async def pre_queue(info: CallerInfo) -> dict[str, str]:
             rng = random.Random(f"{seed}/ivr/{info.linkedid}")
-            result = await run_ivr("127.0.0.1", self.agi_port, info, typical_caller(rng))
+            district = (info.attrs.get("ivr_choice") or {}).get("district", "")
+            way = menus.keys_to_district(district) if district and district != "city" else {}
+            caller = typical_caller(rng, way)
+            result = await run_ivr("127.0.0.1", self.agi_port, info, caller)
             wanted = result.get("IVR_QUEUE", "")
             result["QUEUE"] = wanted if wanted in queues else default
             return result

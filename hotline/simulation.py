@@ -17,7 +17,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,8 +27,13 @@ import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from config.overflow import OverflowRules
 from config.settings import Settings
 from config.traffic import HOTLINE_TZ, Exponential, TrafficConfigError, TrafficModel, load_traffic
+from config.yamlfile import ConfigError
+from ivr.menus import load_menus
+from ivr.server import app_of
+from pbx.simulator.config import centre_queues, split_seats
 from routing.calls import rounded
 from routing.erlang import ErlangA, erlang_a
 
@@ -221,6 +226,9 @@ async def run_simulation(
     recheck: float = 1.0,
     operators: bool | None = None,
     breaks_per_hour: float = 0.0,
+    centres: bool = False,
+    centre_seats: Mapping[str, int] | None = None,
+    overflow: bool = True,
 ) -> dict[str, Any]:
     """One simulation; its summary. ``operators`` (default ``HOTLINE_SIM_OPERATORS``, on): a
     simulated operator at each seat works through the HTTP API and the live stream of this
@@ -229,7 +237,18 @@ async def run_simulation(
     every ticket. ``breaks_per_hour``: breaks each takes per simulated hour (0 by default:
     a break takes its seat out of the queue, so ``seats`` would no longer be the seats in
     use, and a break's moment depends on how fast the machine answers, so the same seed
-    would no longer give the same run)."""
+    would no longer give the same run).
+
+    ``centres``: the embedded PBX runs the eight centres of the "1 + 7" platform, each its own
+    queue (``config/ivr.yaml``'s districts) with its own seats: ``seats`` shared out by the
+    traffic model's district shares (``ivr.district`` of ``traffic.yaml``), except those
+    ``centre_seats`` names (queue -> seats, on top). Callers choose their district in the IVR
+    as the model draws it (a ``profile`` is needed), and the IVR moves them between centres
+    by ``config/overflow.yaml`` unless ``overflow`` is False. The seats are the queues'
+    members from the start (as a queues.conf names them), so no simulated operator signs in
+    (the fallback model decides the tickets). The summary adds ``centres`` (per district:
+    the seats, and of the district's callers who reached a queue, how many and how many
+    were answered, with their answer rate) and ``overflowed``."""
     from hotline.desk_robots import RobotRefused
     from hotline.runtime import Runtime
     from hotline.sim_operators import SimOperators
@@ -259,23 +278,41 @@ async def run_simulation(
         traffic_config=settings.config_dir,
     )
     wrapup = traffic.wrapup_s
+    platform: dict[str, int] = {}
+    if centres:
+        platform = _centre_seats(settings, traffic, seats, centre_seats or {})
+        operators = False
+        traffic = dataclasses.replace(
+            traffic, spec=dataclasses.replace(traffic.spec, keep_records=True)
+        )
+    elif centre_seats:
+        raise _fail("--centre-seats goes with --centres")
 
     tmp: tempfile.TemporaryDirectory[str] | None = None
     if database_url is None:
         tmp = tempfile.TemporaryDirectory(prefix="hotline-sim-")
         database_url = f"sqlite+aiosqlite:///{Path(tmp.name) / 'tickets.db'}"
+    pbx_config = SimulatorConfig(
+        seats=seats,
+        speed=speed,
+        seed=seed,
+        ring_time_s=ring,
+        wrapup_s=wrapup,
+        ivr=ivr,
+        recheck_s=recheck,
+    )
+    if platform:
+        # Erlang-A's figure is of one pool of seats: not of eight queues each with its own
+        traffic = dataclasses.replace(traffic, steady=None)
+        queues, members = centre_queues(platform, wrapuptime=wrapup)
+        pbx_config = dataclasses.replace(
+            pbx_config, seats=0, queue=queues[0].name, queues=queues, members=members
+        )
     runtime = Runtime(
         settings,
         database_url=database_url,
-        simulation=SimulatorConfig(
-            seats=seats,
-            speed=speed,
-            seed=seed,
-            ring_time_s=ring,
-            wrapup_s=wrapup,
-            ivr=ivr,
-            recheck_s=recheck,
-        ),
+        simulation=pbx_config,
+        overflow=None if overflow else OverflowRules(),
         agi_port=0,  # any free port: a simulation must not collide with a running serve
         # Its own temporary database is deleted at the end: no commit of it needs to wait for
         # the disk. A database the user names (--database-url) keeps full durability.
@@ -325,6 +362,16 @@ async def run_simulation(
                 "answer_rate": round(traffic.steady.answer_rate, 4),
                 "mean_wait_s": round(traffic.steady.mean_wait_s, 2),
             }
+        if platform:
+            extra["centres"] = _by_district(runtime, platform)
+            extra["overflowed"] = int(
+                sum(
+                    s.value
+                    for m in runtime.ivr_metrics.overflowed.collect()
+                    for s in m.samples
+                    if s.name.endswith("_total")
+                )
+            )
         return {
             "calls": pbx_view["arrived"],
             "served_by_ivr": pbx_view.get("served_by_ivr", 0),
@@ -358,6 +405,57 @@ async def run_simulation(
         await runtime.stop()
         if tmp is not None:
             tmp.cleanup()
+
+
+def _centre_seats(
+    settings: Settings, traffic: SimTraffic, seats: int, fixed: Mapping[str, int]
+) -> dict[str, int]:
+    """Seats per centre queue, the city centre's first: ``seats`` shared out by the traffic
+    model's district shares, ``fixed`` on top; :class:`SimulationError` naming what is wrong."""
+    plan = traffic.spec.plan
+    if plan is None:
+        raise _fail("--centres needs --profile: the traffic model draws each caller's district")
+    try:
+        menus = load_menus(settings.config_dir)
+    except ConfigError as e:
+        raise SimulationError("\n".join(str(p) for p in e.problems)) from None
+    keys, cum = next(((k, w) for m, k, w in plan.ivr if m == "district"), ((), ()))
+    if not keys:
+        raise _fail("--centres: the traffic model has no district shares (ivr.district)")
+    weights = [b - a for a, b in zip((0.0, *cum[:-1]), cum, strict=True)]
+    shares: dict[str, float] = {}
+    for district, w in zip(keys, weights, strict=True):
+        d = menus.districts.get(district)
+        if d is None:
+            raise _fail(f"--centres: district {district!r} of traffic.yaml is not in ivr.yaml")
+        shares[d.queue] = shares.get(d.queue, 0.0) + w
+    unknown = sorted(set(fixed) - set(shares))
+    if unknown:
+        raise _fail(
+            f"--centre-seats: {', '.join(unknown)} is no centre's queue; known: {', '.join(shares)}"
+        )
+    city = menus.districts["city"].queue if "city" in menus.districts else next(iter(shares))
+    split = split_seats(seats, shares, fixed)
+    return {city: split[city], **{q: n for q, n in split.items() if q != city}}
+
+
+def _by_district(runtime: Any, seats: Mapping[str, int]) -> dict[str, dict[str, Any]]:
+    """Of each district's callers (as the traffic model drew them) who reached a queue: how
+    many, how many an operator answered, and the answer rate (answered / reached)."""
+    menus = app_of(runtime.agi).menus
+    out: dict[str, dict[str, Any]] = {}
+    for name, d in menus.districts.items():
+        out[name] = {"queue": d.queue, "seats": seats.get(d.queue, 0), "offered": 0, "answered": 0}
+    for stream in runtime.simulator.streams:
+        for rec in stream.records:
+            row = out.get(rec.ivr_choice.get("district", "city"))
+            if row is None or rec.outcome not in ("answered", "abandoned"):
+                continue
+            row["offered"] += 1
+            row["answered"] += rec.outcome == "answered"
+    for row in out.values():
+        row["answer_rate"] = round(row["answered"] / row["offered"], 4) if row["offered"] else None
+    return out
 
 
 class _QuietServer(uvicorn.Server):

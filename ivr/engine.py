@@ -10,9 +10,15 @@ server then closes the connection and the dialplan goes on (to ``Queue()`` with 
 variables the IVR set, or nowhere after ``HANGUP``).
 
 Commands: :class:`AgiCommand` (one line to send), :class:`LoadContext`,
-:class:`LookupTicket`, :class:`RecordSurvey` (effects), :class:`Finish`.
+:class:`LookupTicket`, :class:`RecordSurvey`, :class:`ChooseQueue` (effects), :class:`Finish`.
 Answers: :class:`~pbx.agi.AgiReply`, :class:`~pbx.agi.HangupNotice`,
-:class:`Context`, :class:`TicketResult`, :class:`EffectDone`, :class:`EffectFailed`.
+:class:`Context`, :class:`TicketResult`, :class:`QueueChoice`, :class:`EffectDone`,
+:class:`EffectFailed`.
+
+Overflow between centres: a session started with ``overflow_queues`` asks, before it sends a
+caller to one of those queues, which queue the caller goes to (:class:`ChooseQueue`, answered
+from the live state by :class:`routing.overflow.Overflower`); an overflowed caller's queue is
+the answer's, and ``IVR_OVERFLOW_FROM``/``IVR_OVERFLOW_REASON`` say from where and why.
 
 Exits (``IVR_RESULT`` and the ``exit`` label of ``hotline_ivr_sessions_total``):
 ``queue`` (the caller chose a queue), ``fallback`` (sent to the operator after invalid keys,
@@ -38,12 +44,14 @@ __all__ = [
     "AgiCommand",
     "AnnouncementInfo",
     "CallInfo",
+    "ChooseQueue",
     "Context",
     "EffectDone",
     "EffectFailed",
     "Finish",
     "LoadContext",
     "LookupTicket",
+    "QueueChoice",
     "RecordCallback",
     "RecordSurvey",
     "State",
@@ -137,6 +145,23 @@ class RecordCallback:
 
 
 @dataclass(frozen=True, slots=True)
+class ChooseQueue:
+    """Which queue a caller bound for ``queue`` goes to now (overflow between centres)."""
+
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueChoice:
+    """The answer to :class:`ChooseQueue`: ``queue``; ``overflow_from`` and ``reason`` when
+    it is not the one asked about."""
+
+    queue: str
+    overflow_from: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Finish:
     exit: str
     menu: str
@@ -165,8 +190,19 @@ class EffectFailed:
     error: str = ""
 
 
-Command = AgiCommand | LoadContext | LookupTicket | RecordSurvey | RecordCallback | Finish
-Answer = AgiReply | HangupNotice | Context | TicketResult | EffectDone | EffectFailed | None
+Command = (
+    AgiCommand | LoadContext | LookupTicket | RecordSurvey | RecordCallback | ChooseQueue | Finish
+)
+Answer = (
+    AgiReply
+    | HangupNotice
+    | Context
+    | TicketResult
+    | QueueChoice
+    | EffectDone
+    | EffectFailed
+    | None
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +225,10 @@ class State:
     finish: Finish | None = None
     variables: tuple[tuple[str, str], ...] = ()
     score: int | None = None
+    #: Queues whose callers may overflow: asked about (:class:`ChooseQueue`) before sending.
+    overflow_queues: frozenset[str] = frozenset()
+    #: The option and exit of a caller waiting for the answer to :class:`ChooseQueue`.
+    pending: tuple[Option, str] | None = None
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -216,8 +256,11 @@ HANGUP = b"HANGUP\n"
 
 
 # -- the machine ----------------------------------------------------------------------------
-def start(menus: Menus, call: CallInfo) -> tuple[State, Command]:
-    """The first step of a session for ``call`` (from the AGI environment)."""
+def start(
+    menus: Menus, call: CallInfo, overflow_queues: frozenset[str] = frozenset()
+) -> tuple[State, Command]:
+    """The first step of a session for ``call`` (from the AGI environment); callers bound for
+    one of ``overflow_queues`` are asked about first (see the module's docstring)."""
     lang = call.language if call.language in menus.languages else next(iter(menus.languages))
     if call.script == SURVEY_SCRIPT:
         s = State(menus, call, phase="survey", language=lang)
@@ -229,7 +272,14 @@ def start(menus: Menus, call: CallInfo) -> tuple[State, Command]:
             return replace(s, finish=fin), fin
         return _seq(s, [stream_file(_sys(menus).callback_intro.sound)], "survey_ask")
     district = district_for(menus, call.caller) if call.caller else None
-    s = State(menus, call, phase="context", language=lang, district=district)
+    s = State(
+        menus,
+        call,
+        phase="context",
+        language=lang,
+        district=district,
+        overflow_queues=overflow_queues,
+    )
     return s, LoadContext(call.caller, district)
 
 
@@ -426,8 +476,26 @@ def _apply(state: State, option: Option) -> tuple[State, Command]:
 
 
 def _to_queue(state: State, option: Option, *, exit_: str) -> tuple[State, Command]:
+    queue = state.menus.queue_for(option, state.district)
+    if queue in state.overflow_queues:
+        return replace(state, phase="choose_queue", pending=(option, exit_)), ChooseQueue(queue)
+    return _send_to_queue(state, option, exit_, QueueChoice(queue))
+
+
+def _phase_choose_queue(state: State, answer: Answer) -> tuple[State, Command]:
+    assert state.pending is not None
+    option, exit_ = state.pending
+    state = replace(state, pending=None)
+    if not isinstance(answer, QueueChoice) or not answer.queue:  # failed: the chosen queue
+        answer = QueueChoice(state.menus.queue_for(option, state.district))
+    return _send_to_queue(state, option, exit_, answer)
+
+
+def _send_to_queue(
+    state: State, option: Option, exit_: str, choice: QueueChoice
+) -> tuple[State, Command]:
     menus = state.menus
-    queue = menus.queue_for(option, state.district)
+    queue = choice.queue
     prio = option.priority
     if state.open_ticket is not None:
         prio = max(prio, menus.self_service.open_ticket_priority)
@@ -441,6 +509,9 @@ def _to_queue(state: State, option: Option, *, exit_: str) -> tuple[State, Comma
         "IVR_MENU": state.node or "start",
         "IVR_RESULT": exit_,
     }
+    if choice.overflow_from:
+        variables["IVR_OVERFLOW_FROM"] = choice.overflow_from
+        variables["IVR_OVERFLOW_REASON"] = choice.reason
     lines = [set_variable(k, v) for k, v in variables.items()]
     lines.append(stream_file(_sys(menus).transfer.sound))
     fin = Finish(exit_, state.node or "start", variables)
@@ -560,6 +631,7 @@ _PHASES: dict[str, Phase] = _Phases(
     announce=_phase_announce,
     announce_hint=_phase_announce_hint,
     menu=_phase_menu,
+    choose_queue=_phase_choose_queue,
     reprompt=_phase_reprompt,
     ticket_entry=_phase_ticket_entry,
     ask_ticket=_phase_ask_ticket,

@@ -222,6 +222,19 @@ class Menus(_Model):
         d = self.districts.get(district or "") or self.districts.get("city")
         return d.queue if d else self.operator.queue or "hotline"
 
+    def keys_to_district(self, district: str) -> dict[str, str]:
+        """The keys a caller presses to choose ``district`` (prompt sound -> key): at the
+        prompt of a node that leads to a ``set_district`` node, and at that node's; empty
+        when no menu offers it."""
+        for node in self.nodes.values():
+            for key, option in node.options.items():
+                if option.action == "set_district" and option.district == district:
+                    for other in self.nodes.values():
+                        for first, step in other.options.items():
+                            if step.goto is not None and self.nodes.get(step.goto) is node:
+                                return {other.prompt.sound: first, node.prompt.sound: key}
+        return {}
+
     def timeout_ms(self, node: Node) -> int:
         return node.timeout_ms or self.timeouts.digit_ms
 

@@ -8,6 +8,10 @@
   / all finished IVR sessions. Its one definition: a call is answered by the IVR alone when
   the caller heard what they called for (a ticket's progress, an announcement they left on)
   or chose "end the call", and never reached a queue.
+* ``hotline_calls_overflowed_total{from_queue,to_queue,reason}``: callers the IVR sent to
+  another centre's queue than the one they were bound for (overflow between centres,
+  ``config/overflow.yaml``; the definition is :mod:`routing.overflow`'s), counted when the
+  session hands them to the queue; ``reason`` is ``longest_wait`` or ``no_ready_seat``.
 * ``hotline_ivr_active_sessions``: sessions running now.
 * ``hotline_ivr_command_seconds``: from sending an AGI command to its answer (for a real
   caller this includes the prompt and their thinking time).
@@ -45,6 +49,12 @@ class IvrMetrics:
             "hotline_ivr_sessions",
             "Finished FastAGI sessions by the menu they ended in and how they ended.",
             ["menu", "exit"],
+            registry=self.registry,
+        )
+        self.overflowed = Counter(
+            "hotline_calls_overflowed",
+            "Callers the IVR sent to another centre's queue than the one they were bound for.",
+            ["from_queue", "to_queue", "reason"],
             registry=self.registry,
         )
         self.active = Gauge(

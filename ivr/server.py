@@ -39,12 +39,14 @@ from ivr.engine import (
     AgiCommand,
     AnnouncementInfo,
     CallInfo,
+    ChooseQueue,
     Context,
     EffectDone,
     EffectFailed,
     Finish,
     LoadContext,
     LookupTicket,
+    QueueChoice,
     RecordCallback,
     RecordSurvey,
     TicketInfo,
@@ -55,6 +57,7 @@ from ivr.engine import (
 from ivr.menus import Menus, load_menus
 from ivr.metrics import IvrMetrics
 from pbx.agi import AgiDecoder, AgiEnv, AgiProtocolError, AgiReply, HangupNotice
+from routing.overflow import Overflower
 
 __all__ = [
     "DbIvrDeps",
@@ -206,8 +209,11 @@ class IvrApp:
         answer_timeout: float = 300.0,
         effect_timeout: float = 5.0,
         on_finish: Callable[[str, dict[str, str]], None] | None = None,
+        overflow: Overflower | None = None,
     ) -> None:
         self.menus = menus
+        #: Overflow between centres: where a caller bound for a queue goes now (None: off).
+        self.overflow = overflow
         #: Told ``(linkedid, variables)`` when a session finishes: what the IVR set for the
         #: call (``IVR_QUEUE``, ``IVR_LANG``, ``IVR_MENU``...), for the operator's screen pop.
         self.on_finish = on_finish
@@ -263,7 +269,8 @@ class IvrApp:
         if not isinstance(env, AgiEnv):
             raise AgiProtocolError("the connection did not start with the agi_ environment")
         call = CallInfo.from_env(env)
-        state, cmd = start(self.menus, call)
+        queues = self.overflow.queues if self.overflow is not None else frozenset()
+        state, cmd = start(self.menus, call, queues)
         hist = self.metrics.command_seconds if self.metrics else None
         while not isinstance(cmd, Finish):
             answer: object
@@ -281,6 +288,13 @@ class IvrApp:
             else:
                 answer = await self._effect(cmd)
             state, cmd = next_step(state, answer)  # type: ignore[arg-type]
+        moved_from = cmd.variables.get("IVR_OVERFLOW_FROM", "")
+        if self.metrics and moved_from and cmd.exit in ("queue", "fallback"):
+            self.metrics.overflowed.labels(
+                from_queue=moved_from,
+                to_queue=cmd.variables.get("IVR_QUEUE", ""),
+                reason=cmd.variables.get("IVR_OVERFLOW_REASON", ""),
+            ).inc()
         if self.on_finish is not None:
             try:
                 self.on_finish(call.linkedid, dict(cmd.variables))
@@ -299,6 +313,11 @@ class IvrApp:
                     return EffectDone(await self.deps.record_satisfaction(cmd.linkedid, cmd.score))
                 if isinstance(cmd, RecordCallback):
                     return EffectDone(await self.deps.record_callback(cmd.ticket, cmd.score))
+                if isinstance(cmd, ChooseQueue):
+                    moved = self.overflow.choose(cmd.queue) if self.overflow else None
+                    if moved is None:
+                        return QueueChoice(cmd.queue)
+                    return QueueChoice(moved.to_queue, moved.from_queue, moved.reason)
         except asyncio.CancelledError:
             raise
         except Exception as e:
@@ -324,15 +343,24 @@ async def start_agi_server(
     metrics: IvrMetrics | None = None,
     answer_timeout: float = 300.0,
     on_finish: Callable[[str, dict[str, str]], None] | None = None,
+    overflow: Overflower | None = None,
 ) -> asyncio.Server:
     """Listen for FastAGI on ``host:port`` (port 0: any free port, see
     ``server.sockets[0].getsockname()``). Menus come from ``menus`` or ``config_dir``
-    (default: the shipped ``config/``); an invalid file raises ``ConfigError``."""
+    (default: the shipped ``config/``); an invalid file raises ``ConfigError``.
+    ``overflow``: callers move between centres by the live state (:mod:`routing.overflow`)."""
     if menus is None:
         from config.settings import CONFIG_DIR
 
         menus = load_menus(config_dir or CONFIG_DIR)
-    app = IvrApp(menus, deps, metrics=metrics, answer_timeout=answer_timeout, on_finish=on_finish)
+    app = IvrApp(
+        menus,
+        deps,
+        metrics=metrics,
+        answer_timeout=answer_timeout,
+        on_finish=on_finish,
+        overflow=overflow,
+    )
     server = await asyncio.start_server(app.handle, host, port, limit=256 * 1024, backlog=1024)
     _APPS[server] = app
     return server

@@ -109,6 +109,26 @@ def simulate(
             "--seats the seats in use and the run reproducible).",
         ),
     ] = 0.0,
+    centres: Annotated[
+        bool,
+        typer.Option(
+            "--centres",
+            help='The eight centres of the "1 + 7" platform, each its own queue: --seats '
+            "shared out by the traffic model's district shares (needs --profile).",
+        ),
+    ] = False,
+    centre_seats: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--centre-seats",
+            help="QUEUE=N: this centre's seats instead of its share (on top of --seats); "
+            "repeat for several. With --centres.",
+        ),
+    ] = None,
+    overflow: Annotated[
+        bool,
+        typer.Option(help="Move callers between centres by config/overflow.yaml."),
+    ] = True,
 ) -> None:
     """Simulate CALLS callers over HOURS through the real path (embedded PBX, AMI over TCP,
     controller, database) and print one JSON line of results last."""
@@ -117,6 +137,12 @@ def simulate(
     if settings.ami is not None:
         raise fail("simulate drives the embedded PBX; unset HOTLINE_AMI_URL")
     setup_logging(False)
+    fixed: dict[str, int] = {}
+    for item in centre_seats or []:
+        queue, sep, n = item.partition("=")
+        if not sep or not queue or not n.isdigit() or int(n) < 1:
+            raise fail(f"--centre-seats {item!r}: write QUEUE=N, N a whole number >= 1")
+        fixed[queue.strip()] = int(n)
     try:
         result = asyncio.run(
             run_simulation(
@@ -140,6 +166,9 @@ def simulate(
                 recheck=recheck,
                 operators=operators,
                 breaks_per_hour=breaks_per_hour,
+                centres=centres,
+                centre_seats=fixed,
+                overflow=overflow,
             )
         )
     except SimulationError as e:

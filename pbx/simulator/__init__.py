@@ -198,6 +198,11 @@ class Simulator:
         return stream.done
 
     @property
+    def streams(self) -> tuple[TrafficStream, ...]:
+        """The caller streams scheduled so far, in order (their ``records`` when kept)."""
+        return tuple(self._streams)
+
+    @property
     def stats(self) -> dict[str, int]:
         """Ground truth: offered, answered, abandoned, waiting, talking, finished."""
         return dict(self.core.stats)

@@ -345,10 +345,14 @@ class _AsteriskAgiConnection(asyncio.Protocol):
 _LINE_LIMIT = 64 * 1024
 
 
-def typical_caller(rng: random.Random) -> Callable[[str], str | None]:
+def typical_caller(
+    rng: random.Random, first_keys: Mapping[str, str] | None = None
+) -> Callable[[str], str | None]:
     """A simulated caller for the shipped menus (``config/ivr.yaml``): Mandarin 9 times in
     10, then a service (consultation most often), now and then a wrong key or silence first;
-    announcements and offers are let pass. Draws from ``rng`` only, so a seed repeats it."""
+    announcements and offers are let pass. Draws from ``rng`` only, so a seed repeats it.
+    ``first_keys`` (prompt sound -> key): pressed at those prompts' first play, before the
+    rest (e.g. the way to a district, :meth:`ivr.menu_model.Menus.keys_to_district`)."""
     lang = "1" if rng.random() < 0.9 else "2"
     service = rng.choices("1234560", weights=[40, 25, 8, 5, 4, 3, 15])[0]
     slip = rng.random()
@@ -366,6 +370,8 @@ def typical_caller(rng: random.Random) -> Callable[[str], str | None]:
         # out of hours: mostly the night operator, now and then an urgent outage or progress
         "hotline/closed": [rng.choices("012", weights=[80, 10, 10])[0]],
     }
+    for prompt, key in (first_keys or {}).items():
+        script[prompt] = [key, *script.get(prompt, [])]
 
     def press(prompt: str) -> str | None:
         q = script.get(prompt)

@@ -7,7 +7,7 @@ and ``[name](template)`` applied; of ``[general]``, :func:`load_queues_general`)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,9 +17,11 @@ __all__ = [
     "MemberConfig",
     "QueueConfig",
     "SimulatorConfig",
+    "centre_queues",
     "city_centre",
     "load_queues_conf",
     "load_queues_general",
+    "split_seats",
 ]
 
 
@@ -212,6 +214,45 @@ def city_centre(
         mems.append(MemberConfig.seat(centre, ext))
         ext += 1
     return tuple(queues), tuple(mems)
+
+
+def split_seats(
+    total: int, shares: Mapping[str, float], fixed: Mapping[str, int] | None = None
+) -> dict[str, int]:
+    """``total`` seats shared out in proportion to ``shares`` (largest remainders; at least
+    one each), except the queues ``fixed`` gives their own number (not counted in ``total``).
+    """
+    fixed = dict(fixed or {})
+    rest = {q: w for q, w in shares.items() if q not in fixed}
+    weight = sum(rest.values())
+    out = dict(fixed)
+    if not rest:
+        return out
+    if weight <= 0:
+        raise ValueError("the shares add up to nothing")
+    exact = {q: total * w / weight for q, w in rest.items()}
+    got = {q: int(x) for q, x in exact.items()}
+    by_remainder = sorted(rest, key=lambda q: (got[q] - exact[q], q))
+    for q in by_remainder[: max(0, total - sum(got.values()))]:
+        got[q] += 1
+    out.update({q: max(1, n) for q, n in got.items()})
+    return out
+
+
+def centre_queues(
+    seats: Mapping[str, int], *, wrapuptime: float = 10.0, first_seat: int = 8001
+) -> tuple[tuple[QueueConfig, ...], tuple[MemberConfig, ...]]:
+    """Each centre of the "1 + 7" platform as its own queue with its own seats (``seats``:
+    queue -> seats), numbered from ``first_seat`` in that order. No seat is in two queues:
+    moving callers between the centres is the IVR's overflow (``config/overflow.yaml``)."""
+    queues = tuple(QueueConfig(q, wrapuptime=wrapuptime) for q in seats)
+    mems: list[MemberConfig] = []
+    ext = first_seat
+    for q, n in seats.items():
+        for _ in range(n):
+            mems.append(MemberConfig.seat(q, ext))
+            ext += 1
+    return queues, tuple(mems)
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,3 +91,18 @@ def test_simulated_operator_is_deterministic_and_near_its_share() -> None:
     share = sum(d.resolved_on_call for d in decisions) / len(decisions)
     assert 0.54 < share < 0.60
     assert SimulatedOperator(resolve_share=0.0).decide("x").resolved_on_call is False
+
+
+def test_ready_in_a_queue_counts_its_members_that_could_take_its_next_caller() -> None:
+    b = board()  # A and B in hotline
+    b.apply(ev.MemberAdded(0.0, member(A, queue="xiaoshan")))
+    assert b.ready_in(Q, 0.0) == 2 and b.ready_in("xiaoshan", 0.0) == 1
+    assert b.ready_in("yuhang", 0.0) == 0
+    # paused in xiaoshan only: still ready for the city centre
+    b.apply(ev.MemberPaused(1.0, member(A, paused=True, queue="xiaoshan")))
+    assert b.ready_in("xiaoshan", 1.0) == 0 and b.ready_in(Q, 1.0) == 2
+    b.apply(ev.AgentConnected(2.0, Q, "c1", "c1", B, "8002", 1, 1))
+    assert b.ready_in(Q, 2.0) == 1
+    b.apply(ev.AgentCompleted(30.0, Q, "c1", B, "8002", 1, 28, "agent"))
+    assert b.ready_in(Q, 35.0) == 1  # B in wrap-up
+    assert b.ready_in(Q, 40.0) == 2

@@ -8,12 +8,14 @@ from ivr.engine import (
     AgiCommand,
     AnnouncementInfo,
     CallInfo,
+    ChooseQueue,
     Context,
     EffectDone,
     EffectFailed,
     Finish,
     LoadContext,
     LookupTicket,
+    QueueChoice,
     RecordCallback,
     RecordSurvey,
     TicketInfo,
@@ -50,13 +52,15 @@ def drive(
     tickets: dict[str, tuple[str, str]] | None = None,
     fail_lookup: bool = False,
     ticket: str = "",
+    overflow: dict[str, QueueChoice | EffectFailed] | None = None,
 ):
     """Run a session; returns (finish, transcript, asterisk side, effects)."""
     side = AsteriskAgiSide(press)
     decoder = AgiDecoder()
     decoder.feed(b"agi_network: yes\n\n")
     effects = []
-    state, cmd = start(menus, CallInfo(script, caller, linkedid="1795966595.0", ticket=ticket))
+    call = CallInfo(script, caller, linkedid="1795966595.0", ticket=ticket)
+    state, cmd = start(menus, call, frozenset(overflow or ()))
     for _ in range(500):
         if isinstance(cmd, Finish):
             return cmd, side.transcript, side, effects
@@ -73,6 +77,8 @@ def drive(
                 found = (tickets or {}).get(cmd.number)
                 ok = found is not None and found[0] == cmd.caller
                 answer = TicketResult(TicketInfo(cmd.number, found[1]) if ok else None)
+        elif isinstance(cmd, ChooseQueue):
+            answer = (overflow or {})[cmd.queue]
         elif isinstance(cmd, RecordSurvey | RecordCallback):
             answer = EffectDone("applied")
         else:
@@ -297,3 +303,36 @@ def test_missing_prompt_recordings_still_reach_an_operator(menus):
         )
         state, cmd = next_step(state, answer)
     assert cmd.exit == "fallback" and steps < 50
+
+
+XIAOSHAN_CALLER = "057182001234"  # a Xiaoshan landline: the district's queue
+
+
+def test_a_district_caller_overflows_to_the_city_when_the_live_state_says_so(menus):
+    moved = QueueChoice("hotline", "xiaoshan", "no_ready_seat")
+    press = keys({"hotline/welcome-language": ["1"], "hotline/main-menu": ["1"]})
+    fin, _, side, effects = drive(
+        menus, press, caller=XIAOSHAN_CALLER, overflow={"xiaoshan": moved}
+    )
+    assert ChooseQueue("xiaoshan") in effects
+    assert fin.exit == "queue" and side.variables["IVR_QUEUE"] == "hotline"
+    assert side.variables["IVR_OVERFLOW_FROM"] == "xiaoshan"
+    assert side.variables["IVR_OVERFLOW_REASON"] == "no_ready_seat"
+    assert side.variables["IVR_DISTRICT"] == "xiaoshan"  # who the caller is stays known
+    assert fin.variables["IVR_OVERFLOW_FROM"] == "xiaoshan"
+
+
+def test_a_district_that_can_answer_keeps_its_caller(menus):
+    press = keys({"hotline/welcome-language": ["1"], "hotline/main-menu": ["1"]})
+    for answer in (QueueChoice("xiaoshan"), EffectFailed("no live state")):
+        fin, _, side, _ = drive(menus, press, caller=XIAOSHAN_CALLER, overflow={"xiaoshan": answer})
+        assert side.variables["IVR_QUEUE"] == "xiaoshan" and fin.exit == "queue"
+        assert "IVR_OVERFLOW_FROM" not in side.variables
+        press = keys({"hotline/welcome-language": ["1"], "hotline/main-menu": ["1"]})
+
+
+def test_only_queues_with_a_rule_are_asked_about(menus):
+    press = keys({"hotline/welcome-language": ["1"], "hotline/main-menu": ["2"]})
+    _, _, side, effects = drive(menus, press, overflow={"xiaoshan": QueueChoice("hotline")})
+    assert not any(isinstance(e, ChooseQueue) for e in effects)
+    assert side.variables["IVR_QUEUE"] == "hotline"

@@ -225,3 +225,48 @@ async def test_500_concurrent_sessions(menus):
     served = sum(1 for k in kinds if k == "status")
     assert metrics.self_service_ratio == pytest.approx(served / 500)
     assert elapsed < 30
+
+
+async def test_overflowed_callers_are_counted_by_queue_and_reason(menus):
+    """A Xiaoshan caller while Xiaoshan has no ready seat and the city one does: sent to the
+    city's queue over FastAGI, and counted; once Xiaoshan has a seat, kept there."""
+    from config.overflow import OverflowRule, OverflowRules
+    from routing.overflow import Overflower, QueueLive
+
+    ready = {"xiaoshan": 0, "hotline": 2}
+    overflow = Overflower(
+        OverflowRules((OverflowRule("xiaoshan", "hotline", no_ready_seat=True),)),
+        lambda q: QueueLive(ready.get(q, 0)),
+        OPEN_NOW.timestamp,
+    )
+    metrics = IvrMetrics()
+    deps = StaticDeps(now=OPEN_NOW.timestamp)
+    srv = await start_agi_server(
+        "127.0.0.1", 0, deps, menus=menus, metrics=metrics, overflow=overflow
+    )
+    keys = {"hotline/welcome-language": ["1"], "hotline/main-menu": ["1"]}
+
+    async def call() -> dict[str, str]:
+        left = {k: list(v) for k, v in keys.items()}
+        return await run_ivr(
+            "127.0.0.1",
+            _port(srv),
+            {"num": "057182001234", "uniqueid": "1.1"},
+            lambda p: left[p].pop(0) if left.get(p) else None,
+        )
+
+    def counted() -> float:
+        labels = {"from_queue": "xiaoshan", "to_queue": "hotline", "reason": "no_ready_seat"}
+        value = metrics.registry.get_sample_value("hotline_calls_overflowed_total", labels)
+        return value or 0.0
+
+    try:
+        out = await call()
+        assert out["IVR_QUEUE"] == "hotline" and out["IVR_OVERFLOW_FROM"] == "xiaoshan"
+        assert counted() == 1
+        ready["xiaoshan"] = 1
+        out = await call()
+        assert out["IVR_QUEUE"] == "xiaoshan" and "IVR_OVERFLOW_FROM" not in out
+        assert counted() == 1
+    finally:
+        await stop_agi_server(srv)
