@@ -3,7 +3,8 @@ target) and the details. Append-only: this module only adds rows and reads them,
 database refuses an UPDATE or DELETE of one (migration 0004's triggers).
 
 An entry is added in the caller's session, so it commits (or rolls back) with the action it
-records. No phone number or password goes into ``detail``.
+records, and carries the centre the session writes as (``store.centre``). No phone number
+or password goes into ``detail``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.models import AuditEntry
+from store.centre import session_centre
 
 __all__ = ["SYSTEM_ROLE", "add_entry", "latest_entries"]
 
@@ -36,7 +38,13 @@ def add_entry(
 ) -> AuditEntry:
     """Add one entry to ``session`` (committed with it)."""
     entry = AuditEntry(
-        at=at, actor=actor, role=role, action=action, target=target, detail=detail or None
+        at=at,
+        actor=actor,
+        role=role,
+        action=action,
+        target=target,
+        detail=detail or None,
+        centre=session_centre(session),
     )
     session.add(entry)
     return entry

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from config.centres import DEFAULT_CENTRE
 from store.base import Base, UTCDateTime
 
 __all__ = ["AuditEntry", "RefreshToken", "SeatSession", "User"]
@@ -71,6 +72,10 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(120))
     detail: Mapped[Any | None] = mapped_column(JSON)
+    #: The centre whose controller took the action (config/centres.yaml).
+    centre: Mapped[str] = mapped_column(
+        String(16), server_default=DEFAULT_CENTRE, default=DEFAULT_CENTRE
+    )
 
 
 class SeatSession(Base):

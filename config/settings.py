@@ -12,6 +12,9 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.centres import DEFAULT_CENTRE, load_centres
+from config.centres import FILE_NAME as CENTRES_FILE
+
 CONFIG_DIR = Path(__file__).resolve().parent
 
 
@@ -62,6 +65,10 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     config_dir: Path = CONFIG_DIR
+    centre: str = Field(
+        default=DEFAULT_CENTRE,
+        description="This controller's centre, a code of config/centres.yaml (= systemname).",
+    )
     instant_resolution_share: float = Field(
         default=0.57,
         ge=0.0,
@@ -259,6 +266,18 @@ class Settings(BaseSettings):
             raise ValueError(
                 "HOTLINE_EARLY_WARNING_ALPHA must not exceed HOTLINE_EARLY_WARNING_CLEAR_ALPHA "
                 "(a burst starts under the first and ends over the second)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_centre(self) -> Settings:
+        # A site whose own configuration folder has no centres.yaml runs as the default
+        # centre, as it did before centres existed; any other centre must be in the file.
+        centres = load_centres(self.config_dir)
+        if self.centre not in centres:
+            raise ValueError(
+                f"HOTLINE_CENTRE={self.centre!r} is not a centre of {CENTRES_FILE}: "
+                f"use one of {', '.join(centres.centres)}"
             )
         return self
 

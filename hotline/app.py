@@ -50,6 +50,7 @@ from ivr.api import make_router as announcements_router
 from ivr.menus import load_menus
 from knowledge.api import make_router as knowledge_router
 from metrics.api import make_router as history_router
+from metrics.centre_label import CentreLabelled
 from metrics.report_api import make_router as report_router
 from routing.calls import rounded
 from routing.suggestions import Suggester
@@ -165,7 +166,8 @@ def create_app(runtime: Runtime, *, people_clock: Callable[[], float] = time.tim
     async def metrics() -> Response:
         """Prometheus text exposition format."""
         runtime.ami_connected  # refresh the link gauge  # noqa: B018
-        return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
+        exposed = CentreLabelled(runtime.registry, runtime.settings.centre)
+        return Response(generate_latest(exposed), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api/v1/queues", tags=["live"], dependencies=operator)
     async def queues() -> list[QueueOut]:

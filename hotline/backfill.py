@@ -26,11 +26,17 @@ Exactly once, by three rules:
 Backfilled tickets are ``unclassified`` and awaiting routing (nobody classified the call)
 and carry the callid as their ``linkedid`` (the queue_log has no Linkedid).
 
-The cursor (``queue_log_cursors``, one row per source) is the id up to which every stay is
-settled: below the first row of any stay still open (:meth:`StayFolder.low_water`), so that
-an open stay is read whole next time; a stay open for longer than ``stale_after_s`` (its
-Asterisk died without a restart row) stops holding it. A first run (no cursor) starts at the
-newest row: calls from before this controller ever ran are not its tickets.
+Several centres' Asterisks may write the one ``queue_log`` table. A controller reads only its
+centre's rows: with ``systemname`` set to the centre's code (pbx/asterisk/asterisk.conf), each
+callid begins with ``<centre>-`` (:mod:`metrics.centre_rows`; an Asterisk without one writes
+bare ``<epoch>.<n>`` callids, which are the default centre's). Rule 2 looks at the tickets of
+its own centre only: another centre's Asterisk may have numbered a call alike.
+
+The cursor (``queue_log_cursors``, one row per centre and source) is the id up to which every stay
+is settled: below the first row of any stay still open (:meth:`StayFolder.low_water`), so that an
+open stay is read whole next time; a stay open for longer than ``stale_after_s`` (its Asterisk died
+without a restart row) stops holding it. A first run (no cursor) starts at the newest row: calls
+from before this controller ever ran are not its tickets.
 """
 
 from __future__ import annotations
@@ -47,7 +53,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from config.centres import DEFAULT_CENTRE
 from hotline.queue_log_restore import restore_rows
+from metrics.centre_rows import centre_rows
 from metrics.models import QueueLog, QueueLogCursor
 from pbx.queue_log import QueueLogError, QueueLogRow, parse_line, row_from_columns
 from routing.logged_calls import AnsweredStay, StayFolder
@@ -114,9 +122,10 @@ def _ts(at: datetime | None) -> float | None:
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
 
 
-def draft_of(stay: AnsweredStay) -> TicketDraft:
-    """The ticket of an answered stay found only in the queue_log."""
+def draft_of(stay: AnsweredStay, centre: str = DEFAULT_CENTRE) -> TicketDraft:
+    """The ticket of an answered stay found only in ``centre``'s queue_log rows."""
     return TicketDraft(
+        centre=centre,
         caller_num=stay.caller_num,
         caller_name=stay.caller_name,
         queue=stay.queue,
@@ -136,8 +145,10 @@ async def _newest_id(session: AsyncSession) -> int | None:
     return (await session.execute(select(func.max(_TABLE.c.id)))).scalar()
 
 
-async def _unticketed(session: AsyncSession, stays: list[AnsweredStay]) -> list[AnsweredStay]:
-    """The stays without a stored ticket (rule 2 of the module's docstring)."""
+async def _unticketed(
+    session: AsyncSession, stays: list[AnsweredStay], centre: str
+) -> list[AnsweredStay]:
+    """The stays without a stored ticket of ``centre`` (rule 2 of the module's docstring)."""
     if not stays:
         return []
     stored: dict[str, list[tuple[float | None, float | None]]] = {}
@@ -145,7 +156,8 @@ async def _unticketed(session: AsyncSession, stays: list[AnsweredStay]) -> list[
     for start in range(0, len(ids), 1000):
         rows = await session.execute(
             select(_TICKETS.c.call_uniqueid, _TICKETS.c.answered_at, _TICKETS.c.joined_at).where(
-                _TICKETS.c.call_uniqueid.in_(ids[start : start + 1000])
+                _TICKETS.c.call_uniqueid.in_(ids[start : start + 1000]),
+                _TICKETS.c.centre == centre,
             )
         )
         for uid, answered, joined in rows:
@@ -162,16 +174,19 @@ async def _unticketed(session: AsyncSession, stays: list[AnsweredStay]) -> list[
 
 
 async def _write(
-    sessions: async_sessionmaker[AsyncSession], stays: list[AnsweredStay], report: BackfillReport
+    sessions: async_sessionmaker[AsyncSession],
+    stays: list[AnsweredStay],
+    report: BackfillReport,
+    centre: str,
 ) -> None:
     report.stays += len(stays)
     async with sessions() as session:
-        missing = await _unticketed(session, stays)
+        missing = await _unticketed(session, stays, centre)
         report.already_ticketed += len(stays) - len(missing)
         drafts = []
         for s in missing:
             try:
-                drafts.append(draft_of(s))
+                drafts.append(draft_of(s, centre))
             except ValueError as e:  # a field too long for the ticket: counted, not fatal
                 report.malformed["ticket_" + str(e).split(":", 1)[0]] += 1
         if drafts:
@@ -179,7 +194,8 @@ async def _write(
 
 
 class Backfill:
-    """Backfills from the ``queue_log`` table of one Asterisk (``source`` names its cursor).
+    """Backfills from the ``queue_log`` table the rows of one centre's Asterisk (``centre``
+    and ``source`` name its cursor; the rows are those :mod:`metrics.centre_rows` gives).
 
     ``seen(callid)`` says whether the running controller knows the call (rule 1);
     ``on_report`` gets each run's :class:`BackfillReport` (metrics, logs).
@@ -190,12 +206,16 @@ class Backfill:
         sessions: async_sessionmaker[AsyncSession],
         *,
         source: str = "default",
+        centre: str = DEFAULT_CENTRE,
         seen: Callable[[str], bool] = lambda callid: False,
         stale_after_s: float = 6 * 3600.0,
         page: int = PAGE,
     ) -> None:
         self._sessions = sessions
         self.source = source
+        self.centre = centre
+        self._own = centre_rows(_TABLE.c.callid, centre)
+        self._cursor_key = (_CURSORS.c.centre == centre) & (_CURSORS.c.source == source)
         self._seen = seen
         self._stale_after = stale_after_s
         self._page = page
@@ -210,21 +230,21 @@ class Backfill:
 
     async def _cursor(self) -> int | None:
         async with self._sessions() as session:
-            got = await session.execute(
-                select(_CURSORS.c.settled_id).where(_CURSORS.c.source == self.source)
-            )
+            got = await session.execute(select(_CURSORS.c.settled_id).where(self._cursor_key))
             return got.scalar_one_or_none()
 
     async def _save_cursor(self, settled: int, *, new: bool) -> None:
         async with self._sessions() as session, session.begin():
             if new:
                 await session.execute(
-                    _CURSORS.insert().values(source=self.source, settled_id=settled)
+                    _CURSORS.insert().values(
+                        centre=self.centre, source=self.source, settled_id=settled
+                    )
                 )
             else:
                 await session.execute(
                     _CURSORS.update()
-                    .where(_CURSORS.c.source == self.source)
+                    .where(self._cursor_key)
                     .values(settled_id=settled, updated_at=func.now())
                 )
 
@@ -238,7 +258,12 @@ class Backfill:
                 newest = await _newest_id(session) or 0
             await self._save_cursor(newest, new=True)
             report.settled_id = newest
-            log.info("queue_log %s: first run, reading from id %d on", self.source, newest)
+            log.info(
+                "queue_log %s of %s: first run, reading from id %d on",
+                self.source,
+                self.centre,
+                newest,
+            )
             return self._done(report, started)
         folder = StayFolder()
         after = cursor
@@ -248,7 +273,7 @@ class Backfill:
                 rows = (
                     await session.execute(
                         select(*_COLUMNS)
-                        .where(_TABLE.c.id > after)
+                        .where(_TABLE.c.id > after, self._own)
                         .order_by(_TABLE.c.id)
                         .limit(self._page)
                     )
@@ -281,7 +306,7 @@ class Backfill:
     async def _write(self, ended: list[AnsweredStay], report: BackfillReport) -> None:
         unseen = [s for s in ended if not self._seen(s.callid)]
         report.seen_live += len(ended) - len(unseen)
-        await _write(self._sessions, unseen, report)
+        await _write(self._sessions, unseen, report, self.centre)
 
     def _done(self, report: BackfillReport, started: float) -> BackfillReport:
         report.seconds = time.perf_counter() - started
@@ -317,12 +342,14 @@ async def backfill_file(
     *,
     since: datetime | None = None,
     restore: bool = True,
+    centre: str = DEFAULT_CENTRE,
 ) -> BackfillReport:
     """The tickets of the answered calls in a queue_log *file* that have none yet (for a gap
-    during which the database was down too, so the table missed the rows). With ``restore``
-    the rows the table lacks are put back first (:mod:`hotline.queue_log_restore`), so the
-    durable history counts them. Only rows at or after ``since`` (when given) count.
-    Idempotent: run it twice, nothing more is written the second time."""
+        during which the database was down too, so the table missed the rows). With ``restore``
+        the rows the table lacks are put back first (:mod:`hotline.queue_log_restore`), so the
+        durable history counts them. Only rows at or after ``since`` (when given) count. The file
+    is ``centre``'s Asterisk's: its tickets are that centre's.
+        Idempotent: run it twice, nothing more is written the second time."""
     started = time.perf_counter()
     report = BackfillReport()
     floor = since.timestamp() if since is not None else float("-inf")
@@ -335,9 +362,9 @@ async def backfill_file(
     for row in rows:
         batch.extend(folder.feed(row))
         if len(batch) >= PAGE:
-            await _write(sessions, batch, report)
+            await _write(sessions, batch, report, centre)
             batch = []
-    await _write(sessions, batch, report)
+    await _write(sessions, batch, report, centre)
     report.open_left = folder.open_count
     report.anomalies = folder.anomalies
     report.seconds = time.perf_counter() - started

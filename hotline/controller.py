@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 
 from agents.operator import Decides
 from agents.seats import LOGGED_OUT, SeatBoard, SeatChanged
+from config.centres import DEFAULT_CENTRE
 from hotline.bus import Bus
 from pbx import events as ev
 from routing import notices as nt
@@ -87,10 +88,13 @@ class Controller:
         service_level_s: float = 20.0,
         short_abandon_s: float = 5.0,
         after_call_codes: Collection[str] = ("after_call_work",),
+        centre: str = DEFAULT_CENTRE,
     ) -> None:
         """``service_level_s``, ``short_abandon_s``: the thresholds of the service level and
         of a short abandon (``routing.calls``); ``after_call_codes``: the pause reasons that
-        are a call's after-call work (``agents.seats``)."""
+        are a call's after-call work (``agents.seats``); ``centre``: this controller's centre
+        (config/centres.yaml), which every ticket it writes carries."""
+        self.centre = centre
         self.calls = CallBoard(service_level_s=service_level_s, short_abandon_s=short_abandon_s)
         self.seats = SeatBoard(wrapup_s, after_call_codes)
         self.operator = operator
@@ -374,6 +378,7 @@ class Controller:
                 ended_at=_utc(ended_at),
                 kind=decision.kind,
                 resolved_on_call=decision.resolved_on_call,
+                centre=self.centre,
             )
         )
 

@@ -46,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from agents.desk_stream import DeskMessage, DeskStreams
 from agents.operator import Decision, SimulatedOperator
 from agents.seats import SeatChanged
+from config.centres import DEFAULT_CENTRE
 from hotline.bus import Bus
 from routing import notices as nt
 from tickets import drafts
@@ -71,6 +72,8 @@ class DeskSettings:
     wrapup_limit_s: float = 300.0
     sweep_s: float = 10.0
     presence_grace_s: float = 60.0
+    #: The controller's centre: its drafts are (centre, call) (config/centres.yaml).
+    centre: str = DEFAULT_CENTRE
 
 
 @dataclass(slots=True)
@@ -150,7 +153,7 @@ class Desk:
     def start(self) -> None:
         sessions = self._sessions()
         assert sessions is not None
-        self.writer = DraftWriter(sessions)
+        self.writer = DraftWriter(sessions, centre=self.settings.centre)
         self.writer.start()
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_loop())
 
@@ -326,6 +329,7 @@ class Desk:
                     queue=n.queue,
                     answered_at=_utc(n.at),
                     created_at=_utc(self.now()),
+                    centre=self.settings.centre,
                 )
             )
         caller = joined.caller_num if joined else ""
@@ -403,7 +407,7 @@ class Desk:
         """Mark the drafts left past the wrap-up limit incomplete; tell their seats."""
         async with self.sessions()() as session:
             swept = await drafts.sweep_incomplete(
-                session, _utc(self.now()), self.settings.wrapup_limit_s
+                session, _utc(self.now()), self.settings.wrapup_limit_s, self.settings.centre
             )
         at = self.now()
         for seat, uid in swept:

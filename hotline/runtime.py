@@ -25,6 +25,7 @@ from agents.operator import SimulatedOperator
 from agents.seat_lifecycle import SeatLifecycle
 from agents.seats import SeatChanged
 from config.catalogue import load_catalogue
+from config.centres import DEFAULT_CENTRE
 from config.knowledge import FILE_NAME as KNOWLEDGE_FILE
 from config.knowledge import load_starter
 from config.overflow import OverflowRules, load_overflow
@@ -98,6 +99,9 @@ def simulator_config(settings: Settings) -> SimulatorConfig:
         "wrapup_s": settings.wrapup_s,
         "service_level_s": settings.service_level_s,
         "seed": settings.sim_seed if settings.sim_seed is not None else secrets.randbelow(2**31),
+        # A district's embedded PBX numbers its calls as its Asterisk would (systemname);
+        # the default centre's keeps the bare <epoch>.<n> of a single-centre site.
+        "systemname": settings.centre if settings.centre != DEFAULT_CENTRE else None,
     }
     return SimulatorConfig(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
 
@@ -168,6 +172,7 @@ class Runtime:
                 wrapup_limit_s=settings.draft_wrapup_limit_s,
                 sweep_s=settings.draft_sweep_s,
                 presence_grace_s=settings.desk_presence_grace_s,
+                centre=settings.centre,
             ),
         )
         pause_codes = load_pause_codes(settings.config_dir)
@@ -178,6 +183,7 @@ class Runtime:
             bus=self.bus,
             service_level_s=settings.service_level_s,
             short_abandon_s=settings.short_abandon_s,
+            centre=settings.centre,
             after_call_codes=[c for c, p in pause_codes.codes.items() if p.auto_ready],
         )
         self.desk.subscribe(self.bus)
@@ -266,7 +272,7 @@ class Runtime:
         m = self.link_metrics
         await upgrade(self.database_url)
         self.engine = make_engine(self.database_url, durable=self.durable)
-        self.sessions = session_factory(self.engine)
+        self.sessions = session_factory(self.engine, self.settings.centre)
         m.db_up.set(1)
         await self._load_knowledge_starter()
         if self.warm_knowledge:
@@ -314,6 +320,7 @@ class Runtime:
         self.backfill = Backfill(
             self.sessions,
             source=s.queue_log_source,
+            centre=s.centre,
             seen=self._seen_live,
             stale_after_s=s.backfill_stale_after_s,
         )
@@ -322,7 +329,7 @@ class Runtime:
         self.agi = await start_agi_server(
             s.agi_host,
             self._agi_port,
-            DbIvrDeps(self.sessions, now=lambda: self.now()),
+            DbIvrDeps(self.sessions, now=lambda: self.now(), centre=s.centre),
             config_dir=s.config_dir,
             metrics=self.ivr_metrics,
             on_finish=self._ivr_finished,

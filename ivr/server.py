@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from config.centres import DEFAULT_CENTRE
 from ivr.engine import (
     AgiCommand,
     AnnouncementInfo,
@@ -131,8 +132,17 @@ class DbIvrDeps:
     Announcements are read at most every ``cache_s`` seconds (one query, not one per call).
     """
 
-    def __init__(self, sessions, *, now: Callable[[], float] = time.time, cache_s: float = 5.0):  # type: ignore[no-untyped-def]
+    def __init__(  # type: ignore[no-untyped-def]
+        self,
+        sessions,
+        *,
+        now: Callable[[], float] = time.time,
+        cache_s: float = 5.0,
+        centre: str = DEFAULT_CENTRE,
+    ):
         self.sessions = sessions
+        #: The centre whose Asterisk runs the calls (a survey answer is its call's).
+        self.centre = centre
         self.now = now
         self.cache_s = cache_s
         self._cache: tuple[float, list] | None = None  # type: ignore[type-arg]
@@ -176,7 +186,7 @@ class DbIvrDeps:
         from tickets import service as tickets
 
         async with self.sessions() as session:
-            return await tickets.record_satisfaction(session, linkedid, score)
+            return await tickets.record_satisfaction(session, linkedid, score, self.centre)
 
     async def record_callback(self, ticket: str, score: int) -> str:
         from tickets import workflow

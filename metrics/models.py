@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from config.centres import DEFAULT_CENTRE
 from tickets.db import Base, UTCDateTime
 
 __all__ = ["QueueLog", "QueueLogCursor"]
@@ -47,11 +48,16 @@ class QueueLog(Base):
 
 
 class QueueLogCursor(Base):
-    """Where the backfill of one queue_log source stands: every call whose rows all lie at or
-    below ``settled_id`` is settled (its ticket written, or none due)."""
+    """Where the backfill of one centre's queue_log source stands: every call of that centre
+    whose rows all lie at or below ``settled_id`` is settled (its ticket written, or none
+    due). Several centres' Asterisks may write the one ``queue_log`` table: each controller
+    reads only its centre's rows (``config.centres.owns_callid``) and keeps its own cursor."""
 
     __tablename__ = "queue_log_cursors"
 
+    centre: Mapped[str] = mapped_column(
+        String(16), primary_key=True, server_default=DEFAULT_CENTRE, default=DEFAULT_CENTRE
+    )
     source: Mapped[str] = mapped_column(String(80), primary_key=True)
     settled_id: Mapped[int] = mapped_column(_ID)
     updated_at: Mapped[datetime] = mapped_column(

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import StaticPool
 
+from config.centres import DEFAULT_CENTRE
 from config.settings import async_database_url
 
 # The store's base and column types live below the domains (store.base), so that every
@@ -44,6 +45,7 @@ from config.settings import async_database_url
 from store.base import NAMING_CONVENTION as NAMING_CONVENTION
 from store.base import Base as Base
 from store.base import UTCDateTime as UTCDateTime
+from store.centre import INFO_KEY as CENTRE_KEY
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -167,10 +169,13 @@ def _sqlite_pragmas(engine: AsyncEngine, *, wal: bool, durable: bool = True) -> 
             cursor.close()
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions on ``engine``. ``expire_on_commit=False``: objects stay readable after a
-    commit without a lazy load (which asyncio does not allow)."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+def session_factory(
+    engine: AsyncEngine, centre: str = DEFAULT_CENTRE
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions on ``engine``, writing as ``centre`` (``store.centre``).
+    ``expire_on_commit=False``: objects stay readable after a commit without a lazy load
+    (which asyncio does not allow)."""
+    return async_sessionmaker(engine, expire_on_commit=False, info={CENTRE_KEY: centre})
 
 
 def alembic_config(url: str | URL | None = None, *, metadata: MetaData | None = None) -> Config:

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from config.centres import DEFAULT_CENTRE
 from tickets.drafts import DraftOpened, mark_ended, open_drafts
 
 __all__ = ["DraftWriter"]
@@ -31,8 +32,11 @@ class DraftWriter:
         linger_s: float = 0.02,
         max_backoff_s: float = 30.0,
         on_error: Callable[[], None] = lambda: None,
+        centre: str = DEFAULT_CENTRE,
     ) -> None:
         self._sessions = sessions
+        #: The centre whose calls end here (a draft is its centre's and call's).
+        self._centre = centre
         self._linger = linger_s
         self._max_backoff = max_backoff_s
         self._on_error = on_error
@@ -99,7 +103,7 @@ class DraftWriter:
             try:
                 async with self._sessions() as session, session.begin():
                     await open_drafts(session, opened)
-                    await mark_ended(session, ended)
+                    await mark_ended(session, ended, self._centre)
             except asyncio.CancelledError:
                 self._writing = 0
                 self._opened[:0], self._ended[:0] = opened, ended

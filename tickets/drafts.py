@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from config.centres import DEFAULT_CENTRE
 from tickets.db import dialect_insert
 from tickets.models import DraftStatus, Kind, OperatorDraft, Ticket
 from tickets.service import _caller_began, _lock_calls, outcome_values
@@ -80,6 +81,8 @@ class DraftOpened:
     queue: str
     answered_at: datetime
     created_at: datetime
+    #: The centre whose Asterisk took the call: the draft is its (centre, call_uniqueid).
+    centre: str = DEFAULT_CENTRE
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -93,6 +96,7 @@ async def open_drafts(session: AsyncSession, opened: Sequence[DraftOpened]) -> N
         return
     rows = [
         {
+            "centre": o.centre,
             "call_uniqueid": o.call_uniqueid,
             "linkedid": o.linkedid,
             "operator_id": o.operator_id,
@@ -105,15 +109,22 @@ async def open_drafts(session: AsyncSession, opened: Sequence[DraftOpened]) -> N
         for o in opened
     ]
     stmt = _insert(session)(OperatorDraft.__table__).values(rows)
-    await session.execute(stmt.on_conflict_do_nothing(index_elements=["call_uniqueid"]))
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=["centre", "call_uniqueid"]))
 
 
-async def mark_ended(session: AsyncSession, ended: Sequence[tuple[str, datetime]]) -> None:
-    """The calls ``(uniqueid, ended_at)`` ended: their drafts' wrap-up limit starts."""
+async def mark_ended(
+    session: AsyncSession, ended: Sequence[tuple[str, datetime]], centre: str = DEFAULT_CENTRE
+) -> None:
+    """The calls ``(uniqueid, ended_at)`` of ``centre`` ended: their drafts' wrap-up limit
+    starts."""
     for uid, at in ended:
         await session.execute(
             update(OperatorDraft)
-            .where(OperatorDraft.call_uniqueid == uid, OperatorDraft.ended_at.is_(None))
+            .where(
+                OperatorDraft.centre == centre,
+                OperatorDraft.call_uniqueid == uid,
+                OperatorDraft.ended_at.is_(None),
+            )
             .values(ended_at=at)
         )
 
@@ -133,11 +144,16 @@ async def ticket_numbers(session: AsyncSession, found: Sequence[OperatorDraft]) 
     ends: a draft of a call still on the line has none yet)."""
     if not found:
         return {}
-    calls = {d.call_uniqueid for d in found}
-    stmt = select(Ticket.call_uniqueid, Ticket.number).where(
-        Ticket.linkedid.in_({d.linkedid for d in found}), Ticket.call_uniqueid.in_(calls)
+    calls = {(d.centre, d.call_uniqueid) for d in found}
+    stmt = select(Ticket.centre, Ticket.call_uniqueid, Ticket.number).where(
+        Ticket.linkedid.in_({d.linkedid for d in found}),
+        Ticket.call_uniqueid.in_({uid for _, uid in calls}),
     )
-    return {str(call): number for call, number in (await session.execute(stmt)).all()}
+    return {
+        str(call): number
+        for centre, call, number in (await session.execute(stmt)).all()
+        if (centre, call) in calls
+    }
 
 
 def check_fields(values: dict[str, Any]) -> dict[str, str | None]:
@@ -222,7 +238,7 @@ async def submit(
         draft.request_hash = digest
         await session.execute(
             update(Ticket)
-            .where(Ticket.call_uniqueid == draft.call_uniqueid)
+            .where(Ticket.centre == draft.centre, Ticket.call_uniqueid == draft.call_uniqueid)
             .values(outcome_values(str(merged["kind"]), resolved, merged))
         )
         if own:
@@ -240,13 +256,14 @@ UNSEEN_END_S = 4 * 3600.0
 
 
 async def sweep_incomplete(
-    session: AsyncSession, now: datetime, limit_s: float
+    session: AsyncSession, now: datetime, limit_s: float, centre: str = DEFAULT_CENTRE
 ) -> list[tuple[str, str]]:
-    """Mark incomplete every open draft whose call ended more than ``limit_s`` before
-    ``now`` (or, its end never recorded, was answered more than :data:`UNSEEN_END_S` +
+    """Mark incomplete every open draft of ``centre`` whose call ended more than ``limit_s``
+    before ``now`` (or, its end never recorded, was answered more than :data:`UNSEEN_END_S` +
     ``limit_s`` before); returns their ``(seat, call uniqueid)``. Commits."""
     cutoff = now - timedelta(seconds=limit_s)
     stmt = select(OperatorDraft.id, OperatorDraft.seat, OperatorDraft.call_uniqueid).where(
+        OperatorDraft.centre == centre,
         OperatorDraft.status == DraftStatus.OPEN.value,
         or_(
             OperatorDraft.ended_at <= cutoff,

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.centre import session_centre
 from tickets import lifecycle as lc
 from tickets.models import Channel, Kind, Ticket, TicketStep
 from tickets.numbers import make_number
@@ -116,6 +117,7 @@ async def register(
             repeat_of=repeat,
             intake_key=key,
             intake_hash=digest,
+            centre=session_centre(session),
             **fields,
         )
         session.add(ticket)
@@ -134,6 +136,7 @@ async def register(
             .values(number=make_number(ticket.id), status=after.state.value, state_changed_at=at)
             .execution_options(synchronize_session=False)
         )
-        session.add(TicketStep.of(replace(entry, data={"channel": intake.channel})))
+        step = replace(entry, data={"channel": intake.channel})
+        session.add(TicketStep.of(step, session_centre(session)))
     await session.refresh(ticket)
     return ticket, False

@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from config.centres import DEFAULT_CENTRE
 from tickets.db import Base, UTCDateTime
 from tickets.lifecycle import State, TrailEntry
 
@@ -79,13 +80,16 @@ class Ticket(Base):
 
     The call fields are nullable because tickets from other channels (web, letters) have no
     call; a phone ticket always has them (``tickets.service.TicketDraft`` requires them).
-    ``(call_uniqueid, answered_at)`` is unique: one answered call is one ticket, which makes
-    writing it idempotent.
+    ``(centre, call_uniqueid, answered_at)`` is unique: one answered call is one ticket, which
+    makes writing it idempotent; the centre is part of it because each centre's Asterisk
+    numbers its own channels (two restarted in the same second number them alike, unless
+    their ``systemname`` differs). ``centre`` is the centre whose controller wrote the ticket
+    (``config/centres.yaml``); rows from before centres existed are the default centre's.
     """
 
     __tablename__ = "tickets"
     __table_args__ = (
-        UniqueConstraint("call_uniqueid", "answered_at"),
+        UniqueConstraint("centre", "call_uniqueid", "answered_at"),
         # SQLite: AUTOINCREMENT, so an id (and with it a ticket number) is never reused.
         {"sqlite_autoincrement": True},
     )
@@ -96,6 +100,10 @@ class Ticket(Base):
     # Digits: the id padded to 7 and a Luhn check digit (tickets.numbers). While a row is
     # being inserted it briefly holds a unique placeholder (see tickets.service).
     number: Mapped[str] = mapped_column(String(40), unique=True)
+    # Indexed: a centre's supervisors and reports select their centre's tickets.
+    centre: Mapped[str] = mapped_column(
+        String(16), server_default=DEFAULT_CENTRE, default=DEFAULT_CENTRE, index=True
+    )
     channel: Mapped[str] = mapped_column(String(16))
     # Indexed: the operator sees a caller's earlier tickets (39% of petitions are repeats).
     caller_num: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -177,11 +185,16 @@ class TicketStep(Base):
     to_state: Mapped[str] = mapped_column(String(32))
     note: Mapped[str] = mapped_column(Text)
     data: Mapped[Any | None] = mapped_column(JSON)
+    #: The centre whose controller recorded the step (not always the ticket's centre).
+    centre: Mapped[str] = mapped_column(
+        String(16), server_default=DEFAULT_CENTRE, default=DEFAULT_CENTRE
+    )
 
     @classmethod
-    def of(cls, entry: TrailEntry) -> TicketStep:
-        """The row of a lifecycle trail entry."""
+    def of(cls, entry: TrailEntry, centre: str = DEFAULT_CENTRE) -> TicketStep:
+        """The row of a lifecycle trail entry, recorded at ``centre``."""
         return cls(
+            centre=centre,
             ticket_id=entry.ticket_id,
             at=entry.at,
             actor=entry.actor,
@@ -205,11 +218,14 @@ class Satisfaction(IntEnum):
 class PendingSatisfaction(Base):
     """A survey answer whose ticket is not stored yet (the ticket writer batches tickets, the
     survey runs seconds after the operator hangs up). ``tickets.service.create_tickets``
-    applies and deletes it when the ticket with this ``linkedid`` lands, in the same
-    transaction; so the answer survives a crash in between."""
+    applies and deletes it when the ticket with this ``linkedid`` (of this ``centre``) lands,
+    in the same transaction; so the answer survives a crash in between."""
 
     __tablename__ = "pending_satisfaction"
 
+    centre: Mapped[str] = mapped_column(
+        String(16), primary_key=True, server_default=DEFAULT_CENTRE, default=DEFAULT_CENTRE
+    )
     linkedid: Mapped[str] = mapped_column(String(64), primary_key=True)
     score: Mapped[int] = mapped_column(SmallInteger)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
@@ -226,18 +242,22 @@ class DraftStatus(StrEnum):
 class OperatorDraft(Base):
     """The ticket an operator writes during the call (table ``ticket_drafts``).
 
-    Stored when the call connects at a seat where someone is signed in, so a crash loses
-    nothing typed after it was saved; one per call (``call_uniqueid``, also its id in the
-    API). ``ended_at`` is set when the call ends: the wrap-up limit counts from it. On
-    submit (``status`` ``submitted``) the call's ticket takes ``kind`` and
-    ``resolved_on_call`` (``tickets.service``, whichever of the two lands second). The
-    submission's ``Idempotency-Key`` and the SHA-256 of its body make a repeat harmless.
+    Stored when the call connects at a seat where someone is signed in, so a crash loses nothing
+    typed after it was saved; one per call (``centre`` and ``call_uniqueid``, the latter also its id
+    in the API of the centre's controller). ``ended_at`` is set when the call ends: the wrap-up
+    limit counts from it. On submit (``status`` ``submitted``) the call's ticket takes ``kind`` and
+    ``resolved_on_call`` (``tickets.service``, whichever of the two lands second). The submission's
+    ``Idempotency-Key`` and the SHA-256 of its body make a repeat harmless.
     """
 
     __tablename__ = "ticket_drafts"
+    __table_args__ = (UniqueConstraint("centre", "call_uniqueid"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    call_uniqueid: Mapped[str] = mapped_column(String(64), unique=True)
+    centre: Mapped[str] = mapped_column(
+        String(16), server_default=DEFAULT_CENTRE, default=DEFAULT_CENTRE
+    )
+    call_uniqueid: Mapped[str] = mapped_column(String(64))
     linkedid: Mapped[str] = mapped_column(String(64), index=True)
     operator_id: Mapped[int] = mapped_column(index=True)
     seat: Mapped[str] = mapped_column(String(80))

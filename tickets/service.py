@@ -18,6 +18,8 @@ from sqlalchemy import bindparam, case, delete, func, literal, select, text, upd
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import SessionTransactionOrigin
 
+from config.centres import CODE as CENTRE_CODE
+from config.centres import DEFAULT_CENTRE
 from tickets.db import dialect_insert
 from tickets.models import (
     Channel,
@@ -59,14 +61,17 @@ class TicketDraft:
     ended_at: datetime
     kind: str
     resolved_on_call: bool
+    #: The centre whose controller (and Asterisk) took the call (config/centres.yaml).
+    centre: str = DEFAULT_CENTRE
 
     def __post_init__(self) -> None:
         _check(self)
 
     @property
-    def key(self) -> tuple[str, datetime]:
-        """What makes the call unique: ``(call_uniqueid, answered_at)``."""
-        return (self.call_uniqueid, self.answered_at)
+    def key(self) -> tuple[str, str, datetime]:
+        """What makes the call unique: ``(centre, call_uniqueid, answered_at)``; two centres'
+        Asterisks may give their calls the same Uniqueid."""
+        return (self.centre, self.call_uniqueid, self.answered_at)
 
 
 def _check(d: TicketDraft) -> None:
@@ -92,6 +97,8 @@ def _check(d: TicketDraft) -> None:
             "answered_at: times must be in order joined_at <= answered_at <= ended_at, got "
             f"{d.joined_at.isoformat()}, {d.answered_at.isoformat()}, {d.ended_at.isoformat()}"
         )
+    if not isinstance(d.centre, str) or not CENTRE_CODE.match(d.centre):
+        raise ValueError(f"centre: {d.centre!r} is not a centre code (config/centres.yaml)")
     if d.kind not in KINDS:
         raise ValueError(f"kind: {d.kind!r} is not one of {', '.join(KINDS)}")
     if not isinstance(d.resolved_on_call, bool):
@@ -112,15 +119,15 @@ def _row(d: TicketDraft) -> dict[str, Any]:
 async def create_tickets(session: AsyncSession, drafts: Sequence[TicketDraft]) -> list[Ticket]:
     """Store one ticket per draft, in one transaction; return the new tickets (in id order).
 
-    Exactly once: a draft whose call is already stored (same ``call_uniqueid`` and
-    ``answered_at``) is skipped, not duplicated and not an error, so a controller may
+    Exactly once: a draft whose call is already stored (same ``centre``, ``call_uniqueid``
+    and ``answered_at``) is skipped, not duplicated and not an error, so a controller may
     resend a batch after a crash or a timeout. A call repeated inside ``drafts`` is stored
     once.
 
     How the number is assigned: the number is derived from the id, which the database gives
     only on insert. So each row is inserted with a unique placeholder (``pending-<uuid hex>``,
     which contains letters and so is never a valid number), with
-    ``INSERT ... ON CONFLICT (call_uniqueid, answered_at) DO NOTHING RETURNING``; the rows
+    ``INSERT ... ON CONFLICT (centre, call_uniqueid, answered_at) DO NOTHING RETURNING``; the rows
     that came back are the new ones, and their numbers are set from their ids before the
     commit. Other transactions never see a placeholder (it is replaced before the commit),
     and no extra nullable column or sequence trick is needed on either database.
@@ -165,7 +172,7 @@ def _rows(drafts: Sequence[TicketDraft]) -> list[dict[str, Any]]:
         if not isinstance(d, TicketDraft):
             raise TypeError(f"drafts must be TicketDraft, got {type(d).__name__}")
         _check(d)  # a frozen dataclass can still be forged with object.__setattr__
-    unique: dict[tuple[str, datetime], TicketDraft] = {}
+    unique: dict[tuple[str, str, datetime], TicketDraft] = {}
     for d in drafts:
         unique.setdefault(d.key, d)
     return [_row(d) for d in unique.values()]
@@ -186,30 +193,34 @@ async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int
     survey answer that came first (``pending_satisfaction``); return the new ids in order.
     Core statements on the tables: the rows are plain data, no ORM unit of work is needed."""
     insert = _dialect_insert(session)
-    new: list[tuple[int, str | None, str]] = []
+    new: list[tuple[int, str | None, str, str]] = []
     for start in range(0, len(rows), _BATCH):
         stmt = (
             insert(_TICKETS)
             .values(rows[start : start + _BATCH])
-            .on_conflict_do_nothing(index_elements=["call_uniqueid", "answered_at"])
-            .returning(_TICKETS.c.id, _TICKETS.c.linkedid, _TICKETS.c.call_uniqueid)
+            .on_conflict_do_nothing(index_elements=["centre", "call_uniqueid", "answered_at"])
+            .returning(
+                _TICKETS.c.id, _TICKETS.c.linkedid, _TICKETS.c.call_uniqueid, _TICKETS.c.centre
+            )
         )
-        new.extend((row[0], row[1], row[2]) for row in await session.execute(stmt))
+        new.extend((row[0], row[1], row[2], row[3]) for row in await session.execute(stmt))
     if not new:
         return []
     new.sort()
-    scores = await _take_pending_satisfaction(session, {link for _, link, _ in new if link})
+    scores = await _take_pending_satisfaction(
+        session, {(centre, link) for _, link, _, centre in new if link}
+    )
     # A new row's satisfaction is NULL: setting it to NULL again where no answer waits is
     # the same, and lets one executemany set numbers and answers together.
     await session.execute(
         _SET_NUMBER,
         [
-            {"b_id": i, "b_number": make_number(i), "b_score": scores.get(link)}
-            for i, link, _ in new
+            {"b_id": i, "b_number": make_number(i), "b_score": scores.get((centre, link or ""))}
+            for i, link, _, centre in new
         ],
     )
-    await _apply_submitted_drafts(session, {uid: i for i, _, uid in new})
-    return [i for i, _, _ in new]
+    await _apply_submitted_drafts(session, {(centre, uid): i for i, _, uid, centre in new})
+    return [i for i, _, _, _ in new]
 
 
 _DRAFTS = OperatorDraft.__table__
@@ -235,27 +246,35 @@ def outcome_values(kind: str, resolved_on_call: bool, details: dict[str, Any]) -
     }
 
 
-async def _apply_submitted_drafts(session: AsyncSession, ids_by_call: dict[str, int]) -> None:
+async def _apply_submitted_drafts(
+    session: AsyncSession, ids_by_call: dict[tuple[str, str], int]
+) -> None:
     """New tickets whose operator already submitted the draft (during the call, or while
     the ticket waited in the writer's batch) take the submission's kind and outcome. Under
     the same per-Linkedid lock as the submission (:func:`_lock_calls`, taken by
     :func:`_take_pending_satisfaction`), so one of the two always sees the other."""
-    calls = [c for c in ids_by_call if c]
+    calls = {uid for _, uid in ids_by_call if uid}
     if not calls:
         return
     d = _DRAFTS.c
     rows = (
         await session.execute(
-            select(d.call_uniqueid, d.kind, d.resolved_on_call, *(d[n] for n in _DETAILS)).where(
+            select(
+                d.centre, d.call_uniqueid, d.kind, d.resolved_on_call, *(d[n] for n in _DETAILS)
+            ).where(
                 d.call_uniqueid.in_(calls),
+                d.centre.in_({centre for centre, _ in ids_by_call}),
                 d.status == DraftStatus.SUBMITTED.value,
             )
         )
     ).all()
-    for uid, kind, resolved, *details in rows:
+    for centre, uid, kind, resolved, *details in rows:
+        ticket_id = ids_by_call.get((centre, uid))
+        if ticket_id is None:  # the same Uniqueid at another of the centres written
+            continue
         await session.execute(
             update(_TICKETS)
-            .where(_TICKETS.c.id == ids_by_call[uid])
+            .where(_TICKETS.c.id == ticket_id)
             .values(outcome_values(kind, bool(resolved), dict(zip(_DETAILS, details, strict=True))))
         )
 
@@ -388,14 +407,16 @@ async def get_for_caller(session: AsyncSession, number: str, caller_num: str) ->
     return t
 
 
-async def record_satisfaction(session: AsyncSession, linkedid: str, score: int) -> str:
+async def record_satisfaction(
+    session: AsyncSession, linkedid: str, score: int, centre: str = DEFAULT_CENTRE
+) -> str:
     """Attach the survey answer (1 satisfied, 2 basically satisfied, 3 dissatisfied) to the
-    ticket(s) of the call ``linkedid``; returns ``"applied"``, or ``"pending"`` when no such
-    ticket is stored yet.
+    ticket(s) of the call ``linkedid`` taken at ``centre``; returns ``"applied"``, or
+    ``"pending"`` when no such ticket is stored yet.
 
     Pending answers: the survey runs right after the operator hangs up, while the ticket may
     still be in the ticket writer's batch. The answer is then kept in the table
-    ``pending_satisfaction`` (one row per linkedid, a later answer replaces it), and
+    ``pending_satisfaction`` (one row per centre and linkedid, a later answer replaces it), and
     :func:`create_tickets` applies it, and deletes it, in the transaction that stores the
     ticket. Both are in the database, so neither the answer nor the ticket is lost if the
     process stops in between. Commits like :func:`create_tickets`.
@@ -404,7 +425,7 @@ async def record_satisfaction(session: AsyncSession, linkedid: str, score: int) 
     if not linkedid:
         raise ValueError("linkedid: must not be empty")
     own_transaction = not _caller_began(session)
-    values = {"b_linkedid": linkedid, "b_score": score}
+    values = {"b_linkedid": linkedid, "b_score": score, "b_centre": centre}
     try:
         await _lock_calls(session, [linkedid])
         result = await session.execute(_RATE, values)
@@ -426,7 +447,10 @@ async def record_satisfaction(session: AsyncSession, linkedid: str, score: int) 
 #: an answer whose ticket is not stored yet (a later answer replaces it), per dialect.
 _RATE = (
     update(_TICKETS)
-    .where(_TICKETS.c.linkedid == bindparam("b_linkedid"))
+    .where(
+        _TICKETS.c.linkedid == bindparam("b_linkedid"),
+        _TICKETS.c.centre == bindparam("b_centre"),
+    )
     .values(satisfaction=bindparam("b_score"))
 )
 _PENDING_UPSERT: dict[str, Any] = {}
@@ -436,29 +460,36 @@ def _pending_upsert(dialect: str) -> Any:
     stmt = _PENDING_UPSERT.get(dialect)
     if stmt is None:
         stmt = dialect_insert(dialect)(_PENDING).values(
-            linkedid=bindparam("b_linkedid"), score=bindparam("b_score")
+            centre=bindparam("b_centre"),
+            linkedid=bindparam("b_linkedid"),
+            score=bindparam("b_score"),
         )
         stmt = stmt.on_conflict_do_update(
-            index_elements=["linkedid"], set_={"score": stmt.excluded.score}
+            index_elements=["centre", "linkedid"], set_={"score": stmt.excluded.score}
         )
         _PENDING_UPSERT[dialect] = stmt
     return stmt
 
 
-async def _take_pending_satisfaction(session: AsyncSession, linkedids: set[str]) -> dict[str, int]:
-    """The survey answers that came before the tickets of these calls, by linkedid; they are
-    deleted from ``pending_satisfaction`` (in the caller's transaction, which stores them on
-    the tickets)."""
-    if not linkedids:
+async def _take_pending_satisfaction(
+    session: AsyncSession, calls: set[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """The survey answers that came before the tickets of these calls, by (centre, linkedid);
+    they are deleted from ``pending_satisfaction`` (in the caller's transaction, which stores
+    them on the tickets)."""
+    if not calls:
         return {}
+    linkedids = {link for _, link in calls}
     await _lock_calls(session, linkedids)
+    p = _PENDING.c
     rows = (
         await session.execute(
-            select(_PENDING.c.linkedid, _PENDING.c.score).where(_PENDING.c.linkedid.in_(linkedids))
+            select(p.centre, p.linkedid, p.score).where(
+                p.linkedid.in_(linkedids), p.centre.in_({centre for centre, _ in calls})
+            )
         )
     ).all()
-    if not rows:
-        return {}
-    scores = {linkedid: score for linkedid, score in rows}
-    await session.execute(delete(_PENDING).where(_PENDING.c.linkedid.in_(list(scores))))
+    scores = {(c, link): score for c, link, score in rows if (c, link) in calls}
+    for centre, link in scores:
+        await session.execute(delete(_PENDING).where(p.centre == centre, p.linkedid == link))
     return scores

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.centre import session_centre
 from tickets import lifecycle as lc
 from tickets.deadlines import Deadline, Limit, Stop, Unit, deadline
 from tickets.intake import find_repeat
@@ -163,7 +164,7 @@ async def take_step(
         )
         if done.rowcount != 1:  # type: ignore[attr-defined]
             raise Changed(f"ticket {number} changed meanwhile; reload it")
-        session.add(TicketStep.of(entry))
+        session.add(TicketStep.of(entry, session_centre(session)))
     await session.refresh(ticket)
     return ticket
 

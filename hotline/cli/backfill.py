@@ -30,11 +30,12 @@ def _since(value: str | None) -> datetime | None:
     return None if value is None else aware_time("--since", value)
 
 
-async def _run(url: str, path: Path, since: datetime | None) -> BackfillReport:
+async def _run(url: str, path: Path, since: datetime | None, centre: str) -> BackfillReport:
     await upgrade(url)
     engine = make_engine(url)
     try:
-        return await backfill_file(session_factory(engine), path, since=since)
+        sessions = session_factory(engine, centre)
+        return await backfill_file(sessions, path, since=since, centre=centre)
     finally:
         await engine.dispose()
 
@@ -56,12 +57,13 @@ def backfill(
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Write the tickets of the answered calls in a queue_log file that have none yet."""
+    """Write the tickets of the answered calls in a queue_log file that have none yet (as
+    tickets of HOTLINE_CENTRE, whose Asterisk wrote the file)."""
     setup_logging(verbose)
     settings = load_settings()
     at = _since(since)
     try:
-        report = asyncio.run(_run(settings.database_url, queue_log, at))
+        report = asyncio.run(_run(settings.database_url, queue_log, at, settings.centre))
     except (OSError, DBAPIError) as e:
         raise fail(f"the database at HOTLINE_DATABASE_URL cannot be used: {e}") from None
     print(

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from config.catalogue import check_catalogue, load_catalogue
+from config.centres import check_centres, load_centres
 from config.knowledge import FILE_NAME as KNOWLEDGE_FILE
 from config.knowledge import check_starter, load_starter
 from config.overflow import check_overflow, load_overflow
@@ -40,7 +41,7 @@ def check(
     unknown queues, pause codes without a label or limit, matters of an unknown department,
     codes written twice, a missing time limit or an unknown legal route, the report's rules
     (report.yaml), overflow rules between queues that do not exist or that overlap
-    (overflow.yaml); say file, line and fix."""
+    (overflow.yaml), the platform's centres (centres.yaml); say file, line and fix."""
     if config_dir is None:
         config_dir = load_settings().config_dir
     problems = check_config(config_dir) + check_starter(config_dir)
@@ -48,7 +49,7 @@ def check(
     known_queues = set(load_menus(config_dir).queues) if ivr_ok else None
     problems += check_skills(config_dir, known_queues) + check_pause_codes(config_dir)
     problems += check_catalogue(config_dir) + check_report_rules(config_dir)
-    problems += check_overflow(config_dir, known_queues)
+    problems += check_overflow(config_dir, known_queues) + check_centres(config_dir)
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
         colour = "red" if p.severity == "error" else "yellow"
@@ -63,11 +64,12 @@ def check(
     skills, codes = load_skills(config_dir), load_pause_codes(config_dir)
     catalogue = load_catalogue(config_dir)
     overflow = load_overflow(config_dir)
+    centres = len(load_centres(config_dir).centres)
     out.print(
         f"[green]ok[/]: {config_dir}: {len(menus.nodes)} menu nodes, {len(menus.queues)} queues, "
         f"{len(menus.districts)} districts, {len(skills.groups)} skill groups, "
         f"{len(codes.codes)} pause codes, {articles} knowledge articles, "
         f"{len(catalogue.departments)} departments, {len(catalogue.matters)} matters, "
-        f"{len(overflow.rules)} overflow rules, "
+        f"{len(overflow.rules)} overflow rules, {centres} centres, "
         f"{len(problems)} warning(s)"
     )

@@ -7,10 +7,11 @@ and provisioned into Grafana by ``metrics/grafana/provisioning/``; a test checks
 committed file is what this module builds, and another runs every panel's query against a
 real Prometheus scraping ``hotline serve``.
 
-Every query reads the Prometheus data source of uid :data:`DATASOURCE_UID` (the provisioned
-one) and filters on the dashboard's variables: ``$queue`` (the queues Prometheus knows, all by
-default) and ``$window`` (the span of the windowed figures: service level, abandons, IVR
-exits, occupancy). Each panel's description is the figure's definition.
+Every query reads the Prometheus data source of uid :data:`DATASOURCE_UID` (the provisioned one) and
+filters on the dashboard's variables: ``$centre`` (the centres of the platform whose backends
+Prometheus scrapes, every series carrying its ``centre`` label; all by default), ``$queue`` (the
+queues of those centres, all by default) and ``$window`` (the span of the windowed figures: service
+level, abandons, IVR exits, occupancy). Each panel's description is the figure's definition.
 """
 
 from __future__ import annotations
@@ -50,8 +51,10 @@ DASHBOARD_UID = "hotline-wallboard"
 JSON_PATH = Path(__file__).resolve().parent / "dashboards" / "hotline-wallboard.json"
 
 DATASOURCE = model.DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
-#: The queues of the dashboard's ``queue`` variable (a regex: all selected by default).
-Q = 'queue=~"$queue"'
+#: The centres of the dashboard's ``centre`` variable (a regex: all selected by default).
+C = 'centre=~"$centre"'
+#: The queues of the dashboard's ``queue`` variable, of those centres.
+Q = f'{C},queue=~"$queue"'
 #: The city's answer-rate target (as in metrics/prometheus/rules.yml's alert).
 ANSWER_RATE_TARGET = 0.95
 #: The service-level target shown green from (app_queue's usual 80% within the threshold).
@@ -77,19 +80,20 @@ SL2_WINDOW = f"({_ANSWERED_IN_SL} + {_ABANDONED_IN_SL}) / ({_COMPLETED} + {_ABAN
 #: How callers left the IVR: its sessions by exit, the post-call survey's sessions left out
 #: (they are no caller's way into the hotline).
 IVR_EXITS = (
-    'sum by (exit) (increase(hotline_ivr_sessions_total{exit!~"survey|survey_none"}[$window]))'
+    f'sum by (exit) (increase(hotline_ivr_sessions_total{{{C},exit!~"survey|survey_none"}}'
+    "[$window]))"
 )
 # Occupancy: of the time seats were ready or busy with a call (ringing, talking, wrapping
 # up), the busy share; paused and unavailable time is not in it.
-_BUSY = 'state=~"ringing|on_call|wrapup"'
-_STAFFED = 'state=~"ready|ringing|on_call|wrapup"'
+_BUSY = f'{C},state=~"ringing|on_call|wrapup"'
+_STAFFED = f'{C},state=~"ready|ringing|on_call|wrapup"'
 OCCUPANCY = (
     f"sum(increase(hotline_seat_state_seconds_total{{{_BUSY}}}[$window]))"
     f" / sum(increase(hotline_seat_state_seconds_total{{{_STAFFED}}}[$window]))"
 )
 TIME_IN_STATE = (
-    "sum by (state) (increase(hotline_seat_state_seconds_total[$window]))"
-    " / scalar(sum(increase(hotline_seat_state_seconds_total[$window])))"
+    f"sum by (state) (increase(hotline_seat_state_seconds_total{{{C}}}[$window]))"
+    f" / scalar(sum(increase(hotline_seat_state_seconds_total{{{C}}}[$window])))"
 )
 
 
@@ -270,7 +274,7 @@ def _calls() -> list[stat.Panel]:
             "SL threshold",
             "The wait within which an answered (or abandoned) call counts in the service "
             "level (hotline_service_level_threshold_seconds).",
-            [("hotline_service_level_threshold_seconds", "{{queue}}")],
+            [(f"hotline_service_level_threshold_seconds{{{C}}}", "{{centre}}")],
             unit="s",
             width=2,
         ),
@@ -383,7 +387,7 @@ def _abandons_and_service() -> list[bargauge.Panel | stat.Panel]:
             "Instant resolution",
             "Tickets resolved during the call / answered calls that have ended "
             "(hotline_instant_resolution_ratio, 即时办结率).",
-            [("hotline_instant_resolution_ratio", "instant resolution")],
+            [(f"hotline_instant_resolution_ratio{{{C}}}", "{{centre}}")],
             unit="percentunit",
             decimals=1,
             width=4,
@@ -393,7 +397,10 @@ def _abandons_and_service() -> list[bargauge.Panel | stat.Panel]:
             "AMI link and database",
             "up while the backend is logged in to Asterisk's manager (hotline_ami_connected) "
             "and while its last database operation succeeded (hotline_db_up).",
-            [("hotline_ami_connected", "AMI link"), ("hotline_db_up", "database")],
+            [
+                (f"hotline_ami_connected{{{C}}}", "AMI link {{centre}}"),
+                (f"hotline_db_up{{{C}}}", "database {{centre}}"),
+            ],
             thresholds=_steps((None, "red"), (1, "green")),
             width=8,
             height=8,
@@ -409,13 +416,13 @@ def _seats() -> list[bargauge.Panel | stat.Panel]:
         _bars(
             "Seats by state",
             "Logged-in operator seats by state now (hotline_seats).",
-            [("hotline_seats", "{{state}}")],
+            [(f"sum by (state) (hotline_seats{{{C}}})", "{{state}}")],
         ),
         _bars(
             "Paused seats by reason",
             "Paused seats by pause reason now (hotline_seats_paused; the reasons of "
             "config/pause_codes.yaml).",
-            [("hotline_seats_paused", "{{reason}}")],
+            [(f"sum by (reason) (hotline_seats_paused{{{C}}})", "{{reason}}")],
         ),
         _bars(
             "Time in each state, last $window",
@@ -438,32 +445,34 @@ def _seats() -> list[bargauge.Panel | stat.Panel]:
 
 
 def _tickets() -> list[bargauge.Panel | stat.Panel | timeseries.Panel]:
+    # The ticket series come from the one store every centre's backend reads: each reports
+    # the same values, taken once (max), for every centre (the $centre choice is not theirs).
     late = _steps((None, "green"), (1, "red"))
     return [
         _bars(
             "Overdue tickets by department",
             "Running tickets (dispatched, accepted, extension asked) past their due time, "
             "per lead department, at the last supervision scan (hotline_tickets_overdue).",
-            [("sort_desc(hotline_tickets_overdue)", "{{department}}")],
+            [("sort_desc(max by (department) (hotline_tickets_overdue))", "{{department}}")],
             thresholds=late,
         ),
         _bars(
             "Due soon by department",
             "Running tickets with a working day (or hour) or less left, per lead department "
             "(hotline_tickets_due_soon).",
-            [("sort_desc(hotline_tickets_due_soon)", "{{department}}")],
+            [("sort_desc(max by (department) (hotline_tickets_due_soon))", "{{department}}")],
             thresholds=_steps((None, "green"), (1, "yellow")),
         ),
         _bars(
             "Tickets by state",
             "Tickets in each lifecycle state at the last scan (hotline_tickets).",
-            [("hotline_tickets", "{{state}}")],
+            [("max by (state) (hotline_tickets)", "{{state}}")],
         ),
         _stat(
             "Callbacks pending",
             "Tickets replied by their department and not yet called back "
             "(hotline_tickets_callbacks_pending).",
-            [("hotline_tickets_callbacks_pending", "callbacks pending")],
+            [("max(hotline_tickets_callbacks_pending)", "callbacks pending")],
             thresholds=_steps((None, "green"), (10, "yellow")),
             width=6,
             height=8,
@@ -472,7 +481,7 @@ def _tickets() -> list[bargauge.Panel | stat.Panel | timeseries.Panel]:
             "Overdue tickets by department over time",
             "hotline_tickets_overdue per department: a line that keeps rising fires "
             "HotlineOverdueTicketsGrowing.",
-            [("sum by (department) (hotline_tickets_overdue)", "{{department}}")],
+            [("max by (department) (hotline_tickets_overdue)", "{{department}}")],
             width=24,
         ),
     ]
@@ -481,10 +490,22 @@ def _tickets() -> list[bargauge.Panel | stat.Panel | timeseries.Panel]:
 def _variables() -> list[dashboard.QueryVariable | dashboard.CustomVariable]:
     windows = ["5m", "15m", "30m", "1h", "4h", "8h", "24h"]
     return [
+        dashboard.QueryVariable("centre")
+        .label("Centre")
+        .description(
+            "The centres of the platform (config/centres.yaml): the city's and districts'."
+        )
+        .datasource(DATASOURCE)
+        .query("label_values(hotline_calls_offered_total, centre)")
+        .refresh(model.VariableRefresh.ON_DASHBOARD_LOAD)
+        .sort(model.VariableSort.ALPHABETICAL_ASC)
+        .multi(True)
+        .include_all(True)
+        .current(model.VariableOption(text="All", value="$__all")),
         dashboard.QueryVariable("queue")
         .label("Queue")
         .datasource(DATASOURCE)
-        .query("label_values(hotline_calls_offered_total, queue)")
+        .query(f"label_values(hotline_calls_offered_total{{{C}}}, queue)")
         .refresh(model.VariableRefresh.ON_DASHBOARD_LOAD)
         .sort(model.VariableSort.ALPHABETICAL_ASC)
         .multi(True)

@@ -305,6 +305,9 @@ class SimulatorConfig:
     # queues.conf ``[general] log-caller-id-name``: the queue_log's ENTERQUEUE carries the
     # caller's name in data4 (off by default, as in Asterisk).
     log_caller_id_name: bool = False
+    # asterisk.conf ``systemname``: set, every Uniqueid (and Linkedid) is
+    # ``<systemname>-<epoch>.<n>`` as Asterisk 20 makes it; "" keeps ``<epoch>.<n>``.
+    systemname: str = ""
 
     @classmethod
     def from_queues_conf(cls, path: str, **kw: object) -> SimulatorConfig:

@@ -117,6 +117,7 @@ class PbxCore(Reports):
         self.emit = emit
         self.wants: Callable[[str], bool] = wants if wants is not None else _always
         self.ring_time_s = cfg.ring_time_s
+        self._uid_prefix = f"{cfg.systemname}-" if cfg.systemname else ""
         self.caller_exten = caller_exten
         self.varset = cfg.varset
         self.default_queue = cfg.queue
@@ -177,8 +178,8 @@ class PbxCore(Reports):
         n = self._chan_seq
         self._chan_seq += 1
         base = f"Local/{exten}@{context}-{n:08x}"
-        uid1 = f"{int(now)}.{self._uid_seq}"
-        uid2 = f"{int(now)}.{self._uid_seq + 1}"
+        uid1 = f"{self._uid_prefix}{int(now)}.{self._uid_seq}"
+        uid2 = f"{self._uid_prefix}{int(now)}.{self._uid_seq + 1}"
         self._uid_seq += 2
         link = linkedid or uid1
         c1 = Channel(base + ";1", uid1, link, context, exten, 1, 0, created=now)

@@ -102,8 +102,11 @@ class Serve:
             text = ""
             with contextlib.suppress(httpx.HTTPError):
                 text = await self.metrics()
-            runs = re.search(r'^hotline_backfill_runs_total\{result="ok"\} (\S+)', text, re.M)
-            up = re.search(r"^hotline_ami_connected (\S+)", text, re.M)
+            # every series carries this controller's centre (the default one)
+            runs = re.search(
+                r'^hotline_backfill_runs_total\{centre="city",result="ok"\} (\S+)', text, re.M
+            )
+            up = re.search(r'^hotline_ami_connected\{centre="city"\} (\S+)', text, re.M)
             if runs and float(runs[1]) >= 1 and up and float(up[1]) == 1:
                 return
             if time.monotonic() > deadline:

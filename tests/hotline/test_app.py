@@ -59,10 +59,14 @@ async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def samples(text: str) -> dict[tuple[str, tuple], float]:
+    """The series by name and labels but ``centre``, which every one carries: this
+    controller's (the default centre)."""
     out = {}
     for fam in text_string_to_metric_families(text):
         for s in fam.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+            labels = dict(s.labels)
+            assert labels.pop("centre", None) == "city", s
+            out[(s.name, tuple(sorted(labels.items())))] = s.value
     return out
 
 

@@ -156,15 +156,15 @@ async def test_malformed_rows_are_counted_and_skipped_and_the_rest_is_written(
     await session.execute(
         insert(QueueLog.__table__),
         [
-            {"time": None, "callid": "x", "queuename": "hotline", "event": "ENTERQUEUE"},
+            {"time": None, "callid": "5.1", "queuename": "hotline", "event": "ENTERQUEUE"},
             {
                 "time": datetime(2027, 1, 1),
                 "callid": "",
                 "queuename": "hotline",
                 "event": "CONNECT",
             },
-            {"time": datetime(2027, 1, 1), "callid": "y", "queuename": "q", "event": "garbage!"},
-            {"time": datetime(2027, 1, 1), "callid": "z", "queuename": "", "event": "ABANDON"},
+            {"time": datetime(2027, 1, 1), "callid": "5.2", "queuename": "q", "event": "garbage!"},
+            {"time": datetime(2027, 1, 1), "callid": "5.3", "queuename": "", "event": "ABANDON"},
         ],
     )
     await session.commit()

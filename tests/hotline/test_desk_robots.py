@@ -292,7 +292,7 @@ async def test_hotline_serve_staffs_the_embedded_pbx_and_signs_out_at_the_end(tm
                 except httpx.TransportError:
                     return False
                 for line in text.splitlines():
-                    if line.startswith("hotline_tickets_written_total "):
+                    if line.startswith('hotline_tickets_written_total{centre="city"} '):
                         return float(line.split()[-1]) >= 2
                 return False
 

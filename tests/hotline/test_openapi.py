@@ -382,5 +382,5 @@ async def test_answer_ratio_over_no_offered_call_is_null() -> None:
         }
     ]
     metrics = (await _get("GET", "/metrics")).text
-    assert 'hotline_calls_offered_total{queue="hotline"} 0.0' in metrics
-    assert 'hotline_answer_ratio{queue="hotline"}' not in metrics  # absent: not defined
+    assert 'hotline_calls_offered_total{centre="city",queue="hotline"} 0.0' in metrics
+    assert "hotline_answer_ratio{" not in metrics  # absent: not defined

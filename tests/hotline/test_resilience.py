@@ -320,12 +320,12 @@ async def test_readyz_and_link_metrics_follow_the_link(tmp_path) -> None:
             r = await client.get("/readyz")
             assert r.status_code == 503 and r.json()["checks"]["ami"] is False
             text = (await client.get("/metrics")).text
-            assert "hotline_ami_connected 0.0" in text
+            assert 'hotline_ami_connected{centre="city"} 0.0' in text
             await wait_for(lambda: rt.link.ready)
             assert (await client.get("/readyz")).status_code == 200
             text = (await client.get("/metrics")).text
-            assert "hotline_ami_connected 1.0" in text
-            assert "hotline_ami_reconnects_total 1.0" in text
+            assert 'hotline_ami_connected{centre="city"} 1.0' in text
+            assert 'hotline_ami_reconnects_total{centre="city"} 1.0' in text
     finally:
         await rt.stop()
 

@@ -86,8 +86,8 @@ async def test_serve_waits_for_asterisk_and_connects_when_it_comes_up(tmp_path) 
             sim.core.caller_arrive("hotline", "13800001234", "张三", patience=100.0, talk=100.0)
             await until(lambda: "hotline" in rt.controller.calls.stats)
             metrics = (await client.get("/metrics")).text
-            assert "hotline_ami_connected 1.0" in metrics
-            assert "hotline_ami_reconnects_total 0.0" in metrics  # the first login
+            assert 'hotline_ami_connected{centre="city"} 1.0' in metrics
+            assert 'hotline_ami_reconnects_total{centre="city"} 0.0' in metrics  # the first login
     finally:
         await rt.stop()
         await sim.stop()

@@ -58,7 +58,7 @@ def test_every_query_reads_the_provisioned_data_source_and_known_variables() -> 
     assert len(queries) >= 30
     assert {q["datasource"]["uid"] for q in queries} == {DATASOURCE_UID}
     variables = {v["name"] for v in board["templating"]["list"]}
-    assert variables == {"queue", "window"}
+    assert variables == {"centre", "queue", "window"}
     used = {name for _, expr in targets(board) for name in re.findall(r"\$(\w+)", expr)}
     assert used == variables | {"__rate_interval"}
     (provider,) = yaml.safe_load((PROVISIONING / "dashboards" / "hotline.yml").read_text("utf-8"))[
@@ -126,16 +126,28 @@ async def test_every_panel_finds_data_in_a_real_prometheus(tmp_path: Path) -> No
         "HOTLINE_SUPERVISION_INTERVAL_S": "1",
     }
     board = committed()
-    (queue_variable,) = [v for v in board["templating"]["list"] if v["name"] == "queue"]
-    metric, label = re.fullmatch(r"label_values\((\w+), (\w+)\)", queue_variable["query"]).groups()
+    (centre_variable,) = [v for v in board["templating"]["list"] if v["name"] == "centre"]
+    metric, label = re.fullmatch(r"label_values\((\w+), (\w+)\)", centre_variable["query"]).groups()
     async with scraped_serve(tmp_path, env, before=_seed) as api:
 
-        async def queues() -> list[str]:
-            return list(await api.get(f"label/{label}/values", **{"match[]": metric}) or [])
+        async def known(name: str) -> list[str]:
+            return list(await api.get(f"label/{name}/values", **{"match[]": metric}) or [])
 
+        async def centres() -> list[str]:
+            return await known(label)
+
+        async def queues() -> list[str]:
+            return await known("queue")
+
+        def every(found: list[str]) -> str:
+            return "(" + "|".join(map(re.escape, found)) + ")"
+
+        found_centres = await until(centres, 30, "the centres")
+        assert found_centres == ["city"]  # the backend's own label: its default centre
         values = {
             # Grafana's "All" of a multi-value variable: every value, as a regex
-            "queue": "(" + "|".join(map(re.escape, await until(queues, 30, "the queues"))) + ")",
+            "centre": every(found_centres),
+            "queue": every(await until(queues, 30, "the queues")),
             "window": WINDOW,
             "__rate_interval": RATE_INTERVAL,
         }

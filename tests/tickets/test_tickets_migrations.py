@@ -51,7 +51,7 @@ async def _revision(url: str) -> str | None:
 
 #: The newest migration. A new migration changes this line: the test then proves that
 #: ``upgrade`` reaches it, and that the chain has one head (two branches would not).
-HEAD = "0009"
+HEAD = "0010"
 
 
 def test_the_migrations_form_one_chain_ending_at_the_newest():
@@ -82,8 +82,60 @@ async def test_upgrade_creates_tables(migrated_url):
             uniques = await conn.run_sync(lambda c: inspect(c).get_unique_constraints("tickets"))
     finally:
         await engine.dispose()
-    assert {i["name"] for i in indexes} >= {"ix_tickets_linkedid", "ix_tickets_caller_num"}
-    assert ["call_uniqueid", "answered_at"] in [u["column_names"] for u in uniques]
+    assert {i["name"] for i in indexes} >= {
+        "ix_tickets_linkedid",
+        "ix_tickets_caller_num",
+        "ix_tickets_centre",
+    }
+    # One answered call is one ticket per centre: two centres' Asterisks may number alike.
+    assert ["centre", "call_uniqueid", "answered_at"] in [u["column_names"] for u in uniques]
+
+
+async def test_rows_stored_before_centres_are_the_city_centres(migrated_url):
+    """0010 on a database with data: the existing rows read as the default centre's, and
+    SQLite's rebuilt ``tickets`` keeps AUTOINCREMENT (no ticket number is ever reused)."""
+    from sqlalchemy import text
+
+    from config.centres import DEFAULT_CENTRE
+
+    await downgrade(migrated_url, "0009")
+    engine = make_engine(migrated_url)
+    try:
+        async with engine.begin() as conn:
+            ids = []
+            for n in (0, 1):
+                got_id = await conn.execute(
+                    text(
+                        "INSERT INTO tickets (number, channel, kind, status, resolved_on_call,"
+                        " call_uniqueid, answered_at) VALUES (:n, 'phone', 'complaint',"
+                        " 'resolved', true, :uid, '2026-12-01 08:00:00') RETURNING id"
+                    ),
+                    {"n": f"old{n}", "uid": f"1795966595.{n}"},
+                )
+                ids.append(got_id.scalar_one())
+            for sql in (
+                "INSERT INTO queue_log_cursors (source, settled_id) VALUES ('asterisk', 7)",
+                "INSERT INTO pending_satisfaction (linkedid, score) VALUES ('1795966595.1', 1)",
+                f"DELETE FROM tickets WHERE id = {ids[1]}",
+            ):
+                await conn.execute(text(sql))
+        await upgrade(migrated_url)
+        async with engine.begin() as conn:
+            got = {
+                table: (await conn.execute(text(f"SELECT centre FROM {table}"))).scalars().all()
+                for table in ("tickets", "queue_log_cursors", "pending_satisfaction")
+            }
+            fresh = await conn.execute(
+                text(
+                    "INSERT INTO tickets (number, channel, kind, status, resolved_on_call) "
+                    "VALUES ('n', 'web', 'consultation', 'registered', false) RETURNING id"
+                )
+            )
+            new_id = fresh.scalar_one()
+    finally:
+        await engine.dispose()
+    assert got == {t: [DEFAULT_CENTRE] for t in got}
+    assert new_id == ids[1] + 1  # after the deleted one: not reused
 
 
 async def test_downgrade_to_base_and_up_again(migrated_url):
