@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from config.yamlfile import ConfigError, Problem, YamlDoc, read_yaml
+from config.yamlfile import (
+    Problem,
+    YamlDoc,
+    check_optional_file,
+    load_optional_file,
+)
 
 __all__ = [
     "DEFAULT_CENTRE",
@@ -135,30 +140,17 @@ def _parse(doc: YamlDoc) -> tuple[Centres | None, list[Problem]]:
 def check_centres(config_dir: Path | str) -> list[Problem]:
     """Every problem of ``centres.yaml`` in ``config_dir``; a folder without one is a
     single-centre site (the default centre only): a warning."""
-    if not (Path(config_dir) / FILE_NAME).exists():
-        return [
-            Problem(
-                FILE_NAME,
-                None,
-                f"file not found: this site runs as the one centre {DEFAULT_CENTRE!r}",
-                "copy the shipped config/centres.yaml to run several centres",
-                "warning",
-            )
-        ]
-    try:
-        doc = read_yaml(Path(config_dir) / FILE_NAME, FILE_NAME)
-    except ConfigError as e:
-        return e.problems
-    return _parse(doc)[1]
+    return check_optional_file(
+        config_dir,
+        FILE_NAME,
+        _parse,
+        f"file not found: this site runs as the one centre {DEFAULT_CENTRE!r}",
+        "copy the shipped config/centres.yaml to run several centres",
+    )
 
 
 def load_centres(config_dir: Path | str) -> Centres:
     """The platform's centres; raises :class:`ConfigError` naming each problem. A folder
     without the file has the default centre only (a single-centre site)."""
-    if not (Path(config_dir) / FILE_NAME).exists():
-        return Centres({DEFAULT_CENTRE: Centre(DEFAULT_CENTRE, DEFAULT_CENTRE)}, DEFAULT_CENTRE)
-    doc = read_yaml(Path(config_dir) / FILE_NAME, FILE_NAME)
-    centres, problems = _parse(doc)
-    if centres is None:
-        raise ConfigError(problems)
-    return centres
+    only = Centres({DEFAULT_CENTRE: Centre(DEFAULT_CENTRE, DEFAULT_CENTRE)}, DEFAULT_CENTRE)
+    return load_optional_file(config_dir, FILE_NAME, _parse, only)

@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from config.yamlfile import ConfigError, Problem, YamlDoc, read_yaml
+from config.yamlfile import (
+    Problem,
+    YamlDoc,
+    check_optional_file,
+    load_optional_file,
+)
 
 __all__ = [
     "CITY_TARGETS",
@@ -171,29 +176,16 @@ def _parse(doc: YamlDoc) -> tuple[ReportRules | None, list[Problem]]:
 def check_report_rules(config_dir: Path | str) -> list[Problem]:
     """Every problem of ``report.yaml`` in ``config_dir`` (none there: a warning, the
     defaults of :class:`ReportRules` apply)."""
-    if not (Path(config_dir) / FILE_NAME).exists():
-        return [
-            Problem(
-                FILE_NAME,
-                None,
-                "not found: the monthly report uses the defaults (the city's targets)",
-                "copy config/report.yaml here to set the weights and targets",
-                "warning",
-            )
-        ]
-    try:
-        doc = read_yaml(Path(config_dir) / FILE_NAME, FILE_NAME)
-    except ConfigError as e:
-        return e.problems
-    return _parse(doc)[1]
+    return check_optional_file(
+        config_dir,
+        FILE_NAME,
+        _parse,
+        "not found: the monthly report uses the defaults (the city's targets)",
+        "copy config/report.yaml here to set the weights and targets",
+    )
 
 
 def load_report_rules(config_dir: Path | str) -> ReportRules:
     """The report's rules (the defaults without a ``report.yaml``); raises
     :class:`ConfigError` naming each problem."""
-    if not (Path(config_dir) / FILE_NAME).exists():
-        return ReportRules()
-    rules, problems = _parse(read_yaml(Path(config_dir) / FILE_NAME, FILE_NAME))
-    if rules is None:
-        raise ConfigError(problems)
-    return rules
+    return load_optional_file(config_dir, FILE_NAME, _parse, ReportRules())

@@ -7,14 +7,21 @@ and reports problems as :class:`Problem` rows gathered into one :class:`ConfigEr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 
-__all__ = ["ConfigError", "Problem", "YamlDoc", "read_yaml"]
+__all__ = [
+    "ConfigError",
+    "Problem",
+    "YamlDoc",
+    "check_optional_file",
+    "load_optional_file",
+    "read_yaml",
+]
 
 KeyPath = tuple[str, ...]
 
@@ -121,3 +128,35 @@ def read_yaml(path: Path, shown: str, *, create_hint: str = "") -> YamlDoc:
     if root is not None:
         _walk(root, (), doc)
     return doc
+
+
+T = TypeVar("T")
+#: A file's parser: the value (None when it has errors) and every problem found.
+Parser = Callable[[YamlDoc], tuple[T | None, list[Problem]]]
+
+
+def check_optional_file(
+    config_dir: Path | str, name: str, parse: Parser[T], missing: str, fix: str
+) -> list[Problem]:
+    """Every problem of the optional file ``name`` in ``config_dir``; none there is a warning
+    (``missing``, with ``fix``): its defaults apply."""
+    path = Path(config_dir) / name
+    if not path.exists():
+        return [Problem(name, None, missing, fix, "warning")]
+    try:
+        doc = read_yaml(path, name)
+    except ConfigError as e:
+        return e.problems
+    return parse(doc)[1]
+
+
+def load_optional_file(config_dir: Path | str, name: str, parse: Parser[T], default: T) -> T:
+    """The optional file ``name`` in ``config_dir`` parsed, ``default`` when there is none;
+    raises :class:`ConfigError` naming each problem."""
+    path = Path(config_dir) / name
+    if not path.exists():
+        return default
+    value, problems = parse(read_yaml(path, name))
+    if value is None:
+        raise ConfigError(problems)
+    return value
